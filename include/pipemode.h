@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libpipemode: read SageMaker Pipe Mode streams (TFRecord, ...) record by
+ * record, zero-copy, with every CRC32C verified.
+ *
+ * Conventions used by every function below:
+ *  - Functions returning int return PIPEMODE_OK (0) on success, a small
+ *    positive value for a normal condition (PIPEMODE_EOF) and a negative
+ *    PIPEMODE_E* code on failure.  Codes are pinned: a released value never
+ *    changes meaning.
+ *  - Open functions always set *handle, even when they fail (it is NULL only
+ *    when memory runs out), so that pipemode_errmsg() can say why.  The
+ *    handle must be closed either way; close functions accept NULL.
+ *  - Options are one string of "key=value" pairs separated by commas, for
+ *    example "format=tfrecord,verify_crc=1,max_record_size=64M".  A value
+ *    may contain a comma or a backslash if it is escaped by a backslash.
+ *    Unknown keys and bad values are errors naming the key.  NULL or ""
+ *    means all defaults.
+ *  - A handle is used by one thread at a time; distinct handles are
+ *    independent and may be used from different threads concurrently.
+ *
+ * Reader options (since 1.0):
+ *   format=NAME          tfrecord (default).  The names are matched without
+ *                        regard to case, so "TFRecord" works too.  The names
+ *                        "recordio" and "lines" (alias "TextLine") are
+ *                        reserved for formats of later releases and fail
+ *                        with PIPEMODE_EUNSUPPORTED in this one.
+ *   verify_crc=BOOL      verify the CRC32C of each record's payload
+ *                        (default 1).  The CRC of a TFRecord length is always
+ *                        verified: garbage must never drive an allocation.
+ *                        BOOL is 1/0, true/false, yes/no or on/off.
+ *   skip_corrupt=N       skip up to N consecutive records whose payload CRC
+ *                        fails, counting them (default 0: the first bad
+ *                        record is an error).  A record with a bad length CRC
+ *                        is never skipped: nothing after it can be trusted.
+ *   max_record_size=SIZE largest payload accepted (default 256M); a larger
+ *                        one fails with PIPEMODE_ETOOBIG before anything is
+ *                        allocated for it.
+ *   buffer_size=SIZE     size of the read buffer (default 256K, at least
+ *                        4K); it grows only for a record larger than itself.
+ *   pipe_size=SIZE       on a FIFO, ask the kernel for a pipe buffer of this
+ *                        size with F_SETPIPE_SZ (default 1M; 0 leaves the
+ *                        pipe alone).  Refusals are ignored.
+ *   name=TEXT            how the source is named in error messages (default:
+ *                        the path, "fd N" or "callback").
+ *   SIZE is a decimal number of bytes with an optional K, M or G suffix
+ *   (powers of 1024).
+ *
+ * Writer options (since 1.0):
+ *   format=NAME          tfrecord (default).
+ *   buffer_size=SIZE     output buffer (default 256K, at least 4K).
+ *   name=TEXT            as for the reader.
+ */
+#ifndef PIPEMODE_H
+#define PIPEMODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PIPEMODE_BUILDING_LIBRARY) && defined(__GNUC__)
+#define PIPEMODE_API __attribute__((visibility("default")))
+#else
+#define PIPEMODE_API
+#endif
+
+/* ---------------------------------------------------------------- versions */
+
+#define PIPEMODE_VERSION_MAJOR 1
+#define PIPEMODE_VERSION_MINOR 0
+#define PIPEMODE_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 10000 for 1.0.0 */
+#define PIPEMODE_VERSION_NUMBER                                               \
+	(PIPEMODE_VERSION_MAJOR * 10000 + PIPEMODE_VERSION_MINOR * 100 +       \
+	 PIPEMODE_VERSION_PATCH)
+#define PIPEMODE_VERSION_STRING "1.0.0"
+
+/* The version of the library loaded at run time, which may be newer than the
+ * header a program was compiled with.  Since 1.0. */
+PIPEMODE_API unsigned pipemode_version_number(void);
+PIPEMODE_API const char *pipemode_version_string(void);
+
+/* ------------------------------------------------------------ error codes */
+
+/*
+ * PIPEMODE_ERRNO_MAP(XX) lists every code once: XX(NAME, value, message).
+ * Values are pinned; new codes get new values.
+ */
+#define PIPEMODE_ERRNO_MAP(XX)                                                \
+	XX(OK, 0, "success")                                                   \
+	XX(EOF, 1, "end of stream")                                            \
+	XX(EINVAL, -1, "invalid argument")                                     \
+	XX(ENOMEM, -2, "out of memory")                                        \
+	XX(EIO, -3, "input/output error")                                      \
+	XX(EOPTION, -4, "unknown option or bad option value")                  \
+	XX(EUNSUPPORTED, -5, "not supported by this build")                    \
+	XX(ETRUNCATED, -6, "stream ends inside a record")                      \
+	XX(ECORRUPT, -7, "corrupt framing")                                    \
+	XX(ECRC, -8, "record payload crc32c mismatch")                         \
+	XX(ETOOBIG, -9, "record larger than max_record_size")                  \
+	XX(ESTATE, -10, "the handle failed to open and can only be closed")
+
+enum pipemode_code {
+#define PIPEMODE_XX_ENUM_(name, value, msg) PIPEMODE_##name = value,
+	PIPEMODE_ERRNO_MAP(PIPEMODE_XX_ENUM_)
+#undef PIPEMODE_XX_ENUM_
+	PIPEMODE_CODE_END_ = -1000 /* keeps the enum int-sized; not a code */
+};
+
+/* A static English description of code; never NULL (unknown codes give
+ * "unknown error code").  Since 1.0. */
+PIPEMODE_API const char *pipemode_strerror(int code);
+
+/* The code's name without the prefix, e.g. "ECRC" for PIPEMODE_ECRC; NULL for
+ * an unknown code.  Since 1.0. */
+PIPEMODE_API const char *pipemode_code_name(int code);
+
+/* ----------------------------------------------------------------- reader */
+
+typedef struct pipemode_reader pipemode_reader;
+
+/*
+ * Open a reader on a file or FIFO.  The file is opened with O_CLOEXEC and
+ * closed by pipemode_close().  Opening a FIFO blocks until a writer opens it,
+ * as open(2) does.
+ * Returns PIPEMODE_OK, PIPEMODE_EINVAL (r or path NULL), PIPEMODE_EOPTION,
+ * PIPEMODE_EUNSUPPORTED, PIPEMODE_EIO (open failed: the message says why)
+ * or PIPEMODE_ENOMEM.  Since 1.0.
+ */
+PIPEMODE_API int pipemode_open_path(pipemode_reader **r, const char *path,
+				    const char *options);
+
+/*
+ * Open a reader on a file descriptor open for reading.  The descriptor stays
+ * the caller's: pipemode_close() does not close it.  Reading starts at its
+ * current position.  Returns as pipemode_open_path().  Since 1.0.
+ */
+PIPEMODE_API int pipemode_open_fd(pipemode_reader **r, int fd,
+				  const char *options);
+
+/*
+ * A source of bytes for pipemode_open_callback(): copy up to len bytes into
+ * buf and return how many (at least 1), 0 at the end of the stream, or a
+ * negative errno value on failure (-EINTR is retried).
+ */
+typedef ssize_t (*pipemode_read_fn)(void *ctx, void *buf, size_t len);
+
+/*
+ * Open a reader on a callback, for streams that are neither a file nor a
+ * descriptor (memory, a language runtime's file object).  ctx is passed to
+ * read unchanged and stays the caller's.  Since 1.0.
+ */
+PIPEMODE_API int pipemode_open_callback(pipemode_reader **r,
+					pipemode_read_fn read, void *ctx,
+					const char *options);
+
+/*
+ * Read the next record.
+ * On PIPEMODE_OK, *data and *len describe the record's payload.  The bytes
+ * belong to the reader and stay valid and unchanged until the next call on
+ * this reader (pipemode_next or pipemode_close); a record that arrived whole
+ * is never copied.  *data is never NULL, even for an empty record.
+ * Returns:
+ *   PIPEMODE_OK          a record
+ *   PIPEMODE_EOF         the stream ended cleanly at a record boundary;
+ *                        further calls return PIPEMODE_EOF again
+ *   PIPEMODE_ETRUNCATED  the stream ended inside a record
+ *   PIPEMODE_ECORRUPT    framing that cannot be trusted (e.g. a bad length
+ *                        CRC); reading cannot resume
+ *   PIPEMODE_ECRC        a payload CRC mismatch (beyond skip_corrupt)
+ *   PIPEMODE_ETOOBIG     a record larger than max_record_size
+ *   PIPEMODE_EIO         read failed
+ *   PIPEMODE_ENOMEM      a buffer could not be grown
+ *   PIPEMODE_EINVAL      r, data or len is NULL
+ *   PIPEMODE_ESTATE      the open failed; the handle can only be closed
+ * After an error the reader is failed: further calls return the same code
+ * and pipemode_errmsg() keeps the message.  On any return other than
+ * PIPEMODE_OK, *data is set to NULL and *len to 0 (when they are not NULL).
+ * Since 1.0.
+ */
+PIPEMODE_API int pipemode_next(pipemode_reader *r, const void **data,
+			       size_t *len);
+
+/*
+ * Close the reader and free everything it owns, including the descriptor it
+ * opened itself.  Accepts NULL.  Returns PIPEMODE_OK, or PIPEMODE_EIO if
+ * closing a descriptor the reader opened failed; the handle is freed either
+ * way.  Since 1.0.
+ */
+PIPEMODE_API int pipemode_close(pipemode_reader *r);
+
+/*
+ * Why the last call on r failed: "SOURCE: FRAMER: record N at byte OFF:
+ * what", or "" when nothing failed.  Owned by the reader, valid until the
+ * next call on it.  Accepts NULL ("out of memory", since a NULL handle from
+ * an open means exactly that).  Since 1.0.
+ */
+PIPEMODE_API const char *pipemode_errmsg(const pipemode_reader *r);
+
+/*
+ * Where the reader is.  The record index counts every record framed in the
+ * stream from 0, including records skipped by skip_corrupt.  After
+ * PIPEMODE_OK it is the index of the record returned; after an error, the
+ * index of the record where the error was found; before the first record, 0.
+ * The byte offset is that of the first byte of that record's framing in the
+ * stream given to the framer.  At the end of the stream they are the number
+ * of records framed and the length of the stream.  Both are 0 for a NULL
+ * handle.  Since 1.0.
+ */
+PIPEMODE_API uint64_t pipemode_record_index(const pipemode_reader *r);
+PIPEMODE_API uint64_t pipemode_byte_offset(const pipemode_reader *r);
+
+/*
+ * Counters of a reader.  Set size to sizeof(pipemode_stats) before the call:
+ * fields added in later releases go at the end, and the library fills only
+ * what the caller's size covers.
+ */
+typedef struct pipemode_stats {
+	size_t size;             /* in: sizeof(pipemode_stats) */
+	uint64_t records;        /* records returned by pipemode_next */
+	uint64_t payload_bytes;  /* their payload bytes */
+	uint64_t skipped;        /* records skipped by skip_corrupt */
+	uint64_t bytes_read;     /* bytes taken from the source */
+	uint64_t read_calls;     /* read() calls (or callback calls) made */
+	uint64_t read_wait_ns;   /* time spent inside those calls */
+} pipemode_stats;
+
+/* Fill *st (see above).  Returns PIPEMODE_OK, or PIPEMODE_EINVAL if r or st
+ * is NULL or st->size is smaller than the 1.0 struct.  Since 1.0. */
+PIPEMODE_API int pipemode_get_stats(const pipemode_reader *r,
+				    pipemode_stats *st);
+
+/* ----------------------------------------------------------------- writer */
+
+typedef struct pipemode_writer pipemode_writer;
+
+/*
+ * Open a writer that creates or truncates path (mode 0666 & ~umask,
+ * O_CLOEXEC).  Opening a FIFO blocks until a reader opens it.  Note that a
+ * write to a FIFO whose reader left raises SIGPIPE unless the program
+ * ignores it; then pipemode_write() returns PIPEMODE_EIO.
+ * Returns as pipemode_open_path().  Since 1.0.
+ */
+PIPEMODE_API int pipemode_writer_open_path(pipemode_writer **w,
+					   const char *path,
+					   const char *options);
+
+/* Open a writer on a descriptor open for writing; it stays the caller's.
+ * Since 1.0. */
+PIPEMODE_API int pipemode_writer_open_fd(pipemode_writer **w, int fd,
+					 const char *options);
+
+/*
+ * Append one record (len may be 0; data may then be NULL).  Output is
+ * buffered; records of at least buffer_size bytes go out without a copy.
+ * Returns PIPEMODE_OK, PIPEMODE_EINVAL (the writer stays usable),
+ * PIPEMODE_EIO, or PIPEMODE_ESTATE when the open failed.  After a failed
+ * write every call returns that failure's code again, as the reader does.
+ * Since 1.0.
+ */
+PIPEMODE_API int pipemode_write(pipemode_writer *w, const void *data,
+				size_t len);
+
+/* Write out buffered records.  Since 1.0. */
+PIPEMODE_API int pipemode_writer_flush(pipemode_writer *w);
+
+/*
+ * Flush, close the descriptor the writer opened itself, and free the writer.
+ * Accepts NULL.  Returns PIPEMODE_OK or the error that kept the data from
+ * being written.  The writer is freed either way, with its message: to
+ * report why the last records could not be written, call
+ * pipemode_writer_flush() first and read pipemode_writer_errmsg().
+ * Since 1.0.
+ */
+PIPEMODE_API int pipemode_writer_close(pipemode_writer *w);
+
+/* As pipemode_errmsg(), for a writer.  Since 1.0. */
+PIPEMODE_API const char *pipemode_writer_errmsg(const pipemode_writer *w);
+
+/* ------------------------------------------------------------------ crc32c */
+
+/*
+ * CRC32C (Castagnoli, as in iSCSI, ext4 and TFRecord), extended over
+ * data[0..len): start with crc = 0, pass the previous result to continue.
+ * pipemode_crc32c(0, "123456789", 9) == 0xe3069283.  The fastest
+ * implementation the CPU supports is chosen at run time.  Thread-safe.
+ * Since 1.0.
+ */
+PIPEMODE_API uint32_t pipemode_crc32c(uint32_t crc, const void *data,
+				      size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIPEMODE_H */

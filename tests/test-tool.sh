@@ -1,0 +1,502 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# The pipemode tool, end to end: exact output and exact exit statuses.
+# Run by `make check` with top_builddir and top_srcdir set (absolute paths);
+# by hand: top_builddir=BUILD top_srcdir=SRC sh tests/test-tool.sh
+#
+# The library's error texts may still change, so stderr is only checked for
+# its stable parts: the "pipemode: " prefix, the source name, "record N" and
+# "byte N".  Every command that touches a FIFO runs under `timeout 30`, so a
+# stuck reader or writer fails the test instead of hanging CI.
+set -eu
+
+: "${top_builddir:?}" "${top_srcdir:?}"
+PM=$top_builddir/tools/pipemode
+DATA=$top_srcdir/tests/data
+
+# The source tree is read-only under distcheck: scratch files live here.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-tool.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+failed=0
+TAB=$(printf '\t')
+
+# ------------------------------------------------------------------ helpers
+
+# run CMD...: runs it with stdin from /dev/null unless redirected by the
+# caller, leaving stdout in $tmp/out, stderr in $tmp/err, status in $st.
+run() {
+	if "$@" >"$tmp/out" 2>"$tmp/err"; then st=0; else st=$?; fi
+}
+
+pass() {
+	echo "ok - $1"
+}
+
+fail() {
+	echo "not ok - $1"
+	failed=$((failed + 1))
+}
+
+# Diagnostics for a failed check, as TAP-style comments in the log.
+show() {
+	echo "#   status: $st"
+	echo "#   stdout:"; od -c "$tmp/out" | head -n 20 | sed 's/^/#     /'
+	echo "#   stderr:"; head -n 5 "$tmp/err" | sed 's/^/#     /'
+}
+
+status_is() { # DESC EXPECTED
+	if [ "$st" -eq "$2" ]; then pass "$1"; else fail "$1"; show; fi
+}
+
+# out_is DESC EXPECTED-FILE [STATUS]: stdout equals the file byte for byte,
+# and the status is STATUS (default 0).
+out_is() {
+	if cmp -s "$2" "$tmp/out" && [ "$st" -eq "${3:-0}" ]; then
+		pass "$1"
+	else
+		fail "$1"
+		echo "#   expected (status ${3:-0}):"
+		od -c "$2" | head -n 20 | sed 's/^/#     /'
+		show
+	fi
+}
+
+# err_has DESC STATUS TEXT...: the status is STATUS, stderr starts with
+# "pipemode: " and contains every TEXT (a basic regular expression).
+err_has() {
+	d=$1 want=$2
+	shift 2
+	ok=yes
+	[ "$st" -eq "$want" ] || ok=no
+	head -c 10 "$tmp/err" | grep -q '^pipemode: ' || ok=no
+	for pat in "$@"; do
+		grep -q -e "$pat" "$tmp/err" || ok=no
+	done
+	if [ $ok = yes ]; then pass "$d"; else fail "$d"; show; fi
+}
+
+# Writes its arguments, printf-style, to the file named first.
+expect() {
+	f=$1
+	shift
+	# shellcheck disable=SC2059
+	printf "$@" >"$f"
+}
+
+# A CRC32C and test data, where the shell has no way: python3 is on CI.
+if command -v python3 >/dev/null 2>&1; then have_py=yes; else have_py=no; fi
+cat >"$tmp/helper.py" <<'EOF'
+import random, sys
+
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    T.append(c)
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = T[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+cmd = sys.argv[1]
+if cmd == "ls":          # ls FILE...: the ls line of each file's content
+    for i, path in enumerate(sys.argv[2:]):
+        data = open(path, "rb").read()
+        print("%d\t%d\t%08x" % (i, len(data), crc32c(data)))
+elif cmd == "hello":     # hello N: ls of "hello world 0".."hello world N-1"
+    for i in range(int(sys.argv[2])):
+        data = b"hello world %d" % i
+        print("%d\t%d\t%08x" % (i, len(data), crc32c(data)))
+elif cmd == "gen":       # gen SIZE FILE: deterministic, aperiodic bytes
+    n = int(sys.argv[2])
+    rnd = random.Random(20240101)
+    open(sys.argv[3], "wb").write(rnd.getrandbits(8 * n).to_bytes(n, "little"))
+EOF
+py() {
+	python3 "$tmp/helper.py" "$@"
+}
+
+# Replaces the byte at OFFSET of FILE with CHAR.
+poke() { # FILE OFFSET CHAR
+	printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+# ------------------------------------------------------------------- ls
+
+# CRC32C of "foo" and "bar", unmasked from the TFRecord files' own data CRCs
+# (masked 0xfebe8a61 and 0xc8e50046; see tests/data/crc32c_vectors.tsv).
+CRC_FOO=cfc4ae1d
+CRC_BAR=0ab71331
+
+run "$PM" ls "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+out_is "ls beam_foo_bar prints index, length and crc32c of each record" \
+	"$tmp/exp"
+
+if [ $have_py = yes ]; then
+	py hello 100 >"$tmp/exp"
+	run "$PM" ls "$DATA/smtfext_100.tfrecords"
+	out_is "ls smtfext_100 prints all 100 records" "$tmp/exp"
+else
+	pass "ls smtfext_100 prints all 100 records # SKIP no python3"
+fi
+
+: >"$tmp/empty"
+run "$PM" ls "$tmp/empty"
+out_is "ls of an empty stream prints nothing and exits 0" "$tmp/empty"
+
+run "$PM" ls -o "$tmp/ls.out" "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+if [ "$st" -eq 0 ] && [ ! -s "$tmp/out" ] && cmp -s "$tmp/exp" "$tmp/ls.out"
+then pass "ls -o FILE writes the listing to FILE, not stdout"
+else fail "ls -o FILE writes the listing to FILE, not stdout"; show; fi
+
+run "$PM" ls -f TFRecord "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+out_is "ls -f TFRecord: the format name is matched without case" "$tmp/exp"
+
+# ---------------------------------------------------------------- count
+
+# "hello world N": 13 bytes for N < 10, 14 for the other 90: 1390.
+run "$PM" count "$DATA/smtfext_100.tfrecords"
+expect "$tmp/exp" '100\t1390\n'
+out_is "count smtfext_100 prints records and payload bytes" "$tmp/exp"
+
+run "$PM" count "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" '2\t6\n'
+out_is "count beam_foo_bar" "$tmp/exp"
+
+run "$PM" count "$tmp/empty"
+expect "$tmp/exp" '0\t0\n'
+out_is "count of an empty stream prints 0 0" "$tmp/exp"
+
+# ------------------------------------------------------------------ cat
+
+i=0
+while [ $i -lt 100 ]; do
+	echo "hello world $i"
+	i=$((i + 1))
+done >"$tmp/hello.txt"
+run "$PM" cat "$DATA/smtfext_100.tfrecords"
+out_is "cat smtfext_100 prints hello world 0..99, one per line" \
+	"$tmp/hello.txt"
+
+run "$PM" cat --raw "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" 'foobar'
+out_is "cat --raw puts nothing between payloads" "$tmp/exp"
+
+run "$PM" cat -0 "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" 'foo\000bar\000'
+out_is "cat -0 ends each payload with a NUL byte" "$tmp/exp"
+
+run "$PM" cat --null "$DATA/beam_foo_bar.tfrecord"
+out_is "cat --null is -0" "$tmp/exp"
+
+run "$PM" cat --raw -0 "$DATA/beam_foo_bar.tfrecord"
+status_is "cat --raw -0 together is a usage error (2)" 2
+
+# ---------------------------------------------------------------- stdin
+
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+run "$PM" ls - <"$DATA/beam_foo_bar.tfrecord"
+out_is "ls - reads stdin" "$tmp/exp"
+run "$PM" ls <"$DATA/beam_foo_bar.tfrecord"
+out_is "ls without PATH reads stdin" "$tmp/exp"
+run "$PM" cat <"$DATA/smtfext_100.tfrecords"
+out_is "cat without PATH reads stdin" "$tmp/hello.txt"
+run "$PM" count - <"$DATA/smtfext_100.tfrecords"
+expect "$tmp/exp" '100\t1390\n'
+out_is "count - reads stdin" "$tmp/exp"
+
+# ---------------------------------------------------------------- write
+
+# Lines, among them an empty one, and a last line without its newline.
+printf 'alpha\n\nbeta\ngamma' >"$tmp/lines.txt"
+run "$PM" write -f tfrecord <"$tmp/lines.txt"
+cp "$tmp/out" "$tmp/lines.tfrecord"
+status_is "write -f tfrecord from stdin lines exits 0" 0
+# 4 records of 16 bytes of framing and 5 + 0 + 4 + 5 bytes of payload.
+if [ "$(wc -c <"$tmp/lines.tfrecord" | tr -d ' ')" = 78 ]; then
+	pass "write makes one record per line (78 bytes)"
+else
+	fail "write makes one record per line (78 bytes)"
+fi
+run "$PM" cat "$tmp/lines.tfrecord"
+expect "$tmp/exp" 'alpha\n\nbeta\ngamma\n'
+out_is "write then cat gives the lines back, empty and last included" \
+	"$tmp/exp"
+run "$PM" ls "$tmp/lines.tfrecord"
+if [ $have_py = yes ]; then
+	printf alpha >"$tmp/l0"; : >"$tmp/l1"
+	printf beta >"$tmp/l2"; printf gamma >"$tmp/l3"
+	py ls "$tmp/l0" "$tmp/l1" "$tmp/l2" "$tmp/l3" >"$tmp/exp"
+	out_is "ls of written lines: lengths and crc32c (empty: 00000000)" \
+		"$tmp/exp"
+else
+	pass "ls of written lines # SKIP no python3"
+fi
+
+printf 'a\nb\n' >"$tmp/ab.txt"
+run "$PM" write -o "$tmp/ab.tfrecord" <"$tmp/ab.txt"
+status_is "write -o OUT exits 0" 0
+if [ ! -s "$tmp/out" ]; then pass "write -o OUT leaves stdout empty"
+else fail "write -o OUT leaves stdout empty"; show; fi
+run "$PM" count "$tmp/ab.tfrecord"
+expect "$tmp/exp" '2\t2\n'
+out_is "a final newline does not make an extra empty record" "$tmp/exp"
+
+run "$PM" write -o "$tmp/none.tfrecord" </dev/null
+run "$PM" count "$tmp/none.tfrecord"
+expect "$tmp/exp" '0\t0\n'
+out_is "write with empty stdin makes an empty stream" "$tmp/exp"
+
+if [ $have_py = yes ]; then
+	py gen 3145728 "$tmp/big"
+	run "$PM" write -o "$tmp/files.tfrecord" "$tmp/empty" "$tmp/big" \
+		"$DATA/beam_foo.tfrecord"
+	status_is "write FILE... exits 0" 0
+	run "$PM" ls "$tmp/files.tfrecord"
+	py ls "$tmp/empty" "$tmp/big" "$DATA/beam_foo.tfrecord" >"$tmp/exp"
+	out_is "write FILE...: one record per file, lengths and crc32c" \
+		"$tmp/exp"
+	run "$PM" cat --raw "$tmp/files.tfrecord"
+	cat "$tmp/empty" "$tmp/big" "$DATA/beam_foo.tfrecord" >"$tmp/exp"
+	out_is "write FILE... then cat --raw gives the files back" "$tmp/exp"
+else
+	for d in "write FILE... exits 0" "write FILE...: lengths and crc32c" \
+		"write FILE... then cat --raw"; do
+		pass "$d # SKIP no python3"
+	done
+	# Later checks use a big file: any 3 MiB will do without python.
+	dd if=/dev/urandom of="$tmp/big" bs=1024 count=3072 2>/dev/null
+fi
+
+run "$PM" write -o "$tmp/x.tfrecord" "$tmp/no-such-file"
+err_has "write of a missing FILE exits 1 naming it" 1 'no-such-file'
+
+run "$PM" write -o "$tmp/no-such-dir/x.tfrecord" </dev/null
+err_has "write -o into a missing directory exits 1 naming it" 1 \
+	'no-such-dir/x\.tfrecord'
+
+# --------------------------------------------------------------- FIFOs
+
+mkfifo "$tmp/fifo"
+timeout 30 "$PM" write -o "$tmp/fifo" <"$tmp/lines.txt" &
+wpid=$!
+run timeout 30 "$PM" cat "$tmp/fifo"
+if wait "$wpid"; then wst=0; else wst=$?; fi
+expect "$tmp/exp" 'alpha\n\nbeta\ngamma\n'
+if [ "$wst" -eq 0 ]; then pass "write to a FIFO exits 0"
+else fail "write to a FIFO exits 0"; echo "#   writer status: $wst"; fi
+out_is "cat reads a FIFO while write fills it" "$tmp/exp"
+
+# A payload much larger than a pipe buffer arrives in many short reads.
+timeout 30 "$PM" write -o "$tmp/fifo" "$tmp/big" "$tmp/empty" &
+wpid=$!
+run timeout 30 "$PM" cat --raw "$tmp/fifo"
+if wait "$wpid"; then wst=0; else wst=$?; fi
+cat "$tmp/big" "$tmp/empty" >"$tmp/exp"
+if [ "$wst" -eq 0 ]; then pass "write of a 3 MiB record to a FIFO exits 0"
+else fail "write of a 3 MiB record to a FIFO exits 0"; fi
+out_is "cat --raw of a 3 MiB record through a FIFO" "$tmp/exp"
+
+timeout 30 sh -c 'cat "$1" >"$2"' sh "$DATA/beam_foo_bar.tfrecord" \
+	"$tmp/fifo" &
+wpid=$!
+run timeout 30 "$PM" ls "$tmp/fifo"
+wait "$wpid" || true
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+out_is "ls reads a FIFO fed by another program" "$tmp/exp"
+
+# ------------------------------------------------------ a reader leaves
+
+# More than a pipe buffer, so the writer meets EPIPE: SIGPIPE is ignored by
+# the tool, which must exit 1, not die of the signal (141).
+: >"$tmp/out"
+{
+	if timeout 30 "$PM" write "$tmp/big" 2>"$tmp/err"; then s=0
+	else s=$?; fi
+	echo $s >"$tmp/st"
+} | head -c 100 >/dev/null
+st=$(cat "$tmp/st")
+status_is "write whose reader leaves exits 1, not by SIGPIPE" 1
+
+run "$PM" write -o "$tmp/big.tfrecord" "$tmp/big"
+: >"$tmp/out"
+{
+	if timeout 30 "$PM" cat --raw "$tmp/big.tfrecord" 2>"$tmp/err"
+	then s=0; else s=$?; fi
+	echo $s >"$tmp/st"
+} | head -c 100 >/dev/null
+st=$(cat "$tmp/st")
+status_is "cat whose reader leaves exits 1, not by SIGPIPE" 1
+
+if [ -w /dev/full ]; then
+	run "$PM" cat -o /dev/full "$tmp/big.tfrecord"
+	err_has "cat to a full device exits 1 with a message" 1 '/dev/full'
+else
+	pass "cat to a full device # SKIP no /dev/full"
+fi
+
+# ------------------------------------------------------- damaged streams
+
+# Byte 12 is the first payload byte of the single record: "foo" -> "goo".
+cp "$DATA/beam_foo.tfrecord" "$tmp/crc.tfrecord"
+poke "$tmp/crc.tfrecord" 12 g
+run "$PM" ls "$tmp/crc.tfrecord"
+err_has "ls of a payload-corrupt record exits 1 naming path and record 0" \
+	1 'crc\.tfrecord' 'record 0'
+if [ ! -s "$tmp/out" ]; then pass "nothing is listed for the corrupt record"
+else fail "nothing is listed for the corrupt record"; show; fi
+
+run "$PM" cat --no-verify "$tmp/crc.tfrecord"
+expect "$tmp/exp" 'goo\n'
+out_is "cat --no-verify reads the payload-corrupt record" "$tmp/exp"
+
+run "$PM" cat -O verify_crc=0 "$tmp/crc.tfrecord"
+out_is "-O verify_crc=0 is --no-verify" "$tmp/exp"
+
+run "$PM" ls - <"$tmp/crc.tfrecord"
+err_has "a corrupt stdin is named stdin" 1 '^pipemode: stdin: ' 'record 0'
+
+# The name option, with a comma and a backslash that -O must escape.
+run "$PM" ls -O 'name=we,ird\x' "$tmp/crc.tfrecord"
+err_has "-O name=... with ',' and '\\' reaches the library intact" 1 \
+	'^pipemode: we,ird\\x: '
+
+# Record 1 of foo_bar starts at byte 19; its payload at 31.
+cp "$DATA/beam_foo_bar.tfrecord" "$tmp/crc1.tfrecord"
+poke "$tmp/crc1.tfrecord" 31 c
+run "$PM" ls "$tmp/crc1.tfrecord"
+expect "$tmp/exp" '0\t3\t%s\n' $CRC_FOO
+out_is "ls lists the good record before a corrupt one" "$tmp/exp" 1
+err_has "... then exits 1 naming record 1 at byte 19" 1 'record 1' \
+	'byte 19\([^0-9]\|$\)'
+
+cp "$DATA/beam_foo_bar.tfrecord" "$tmp/crc0.tfrecord"
+poke "$tmp/crc0.tfrecord" 12 g
+run "$PM" ls -O skip_corrupt=1 "$tmp/crc0.tfrecord"
+expect "$tmp/exp" '1\t3\t%s\n' $CRC_BAR
+out_is "-O skip_corrupt=1 skips the bad record, keeping true indices" \
+	"$tmp/exp"
+run "$PM" count -O skip_corrupt=1 "$tmp/crc0.tfrecord"
+expect "$tmp/exp" '1\t3\n'
+out_is "count -O skip_corrupt=1 counts only the good record" "$tmp/exp"
+
+run "$PM" ls "$DATA/tfx_FeatureStats_eval.pb"
+err_has "a raw protobuf is rejected at byte 0" 1 'tfx_FeatureStats_eval\.pb' \
+	'byte 0\([^0-9]\|$\)'
+
+# smtfext_100: records 0-9 take 16 + 13 bytes, 10-49 take 16 + 14, so
+# record 50 spans bytes 1490-1519: length 1490-1497, its CRC 1498-1501,
+# payload 1502-1515, payload CRC 1516-1519.  Cut inside each part.
+for at in 1495 1500 1510 1518; do
+	head -c $at "$DATA/smtfext_100.tfrecords" >"$tmp/cut.tfrecord"
+	run "$PM" ls "$tmp/cut.tfrecord"
+	err_has "cut at byte $at: exit 1 naming record 50 at byte 1490" 1 \
+		'cut\.tfrecord' 'record 50' 'byte 1490\([^0-9]\|$\)'
+	if [ $have_py = yes ]; then
+		py hello 50 >"$tmp/exp"
+		out_is "cut at byte $at: ls printed records 0-49 first" \
+			"$tmp/exp" 1
+	fi
+done
+run "$PM" cat "$tmp/cut.tfrecord"
+head -n 50 "$tmp/hello.txt" >"$tmp/exp"
+out_is "cat of a truncated stream prints the whole records, exits 1" \
+	"$tmp/exp" 1
+run "$PM" count "$tmp/cut.tfrecord"
+out_is "count of a truncated stream prints nothing, exits 1" "$tmp/empty" 1
+
+# ------------------------------------------------------------ opening
+
+run "$PM" ls "$tmp/does-not-exist"
+err_has "a missing path exits 1 naming it" 1 'does-not-exist'
+
+run "$PM" ls -o "$tmp/no-such-dir/out" "$DATA/beam_foo.tfrecord"
+err_has "ls -o into a missing directory exits 1 naming it" 1 'no-such-dir/out'
+
+run "$PM" ls -f recordio "$DATA/beam_foo.tfrecord"
+err_has "-f recordio (not in this build) exits 1" 1
+
+run "$PM" ls -f no-such-format "$DATA/beam_foo.tfrecord"
+err_has "an unknown format name is a usage error (2)" 2
+
+run "$PM" ls -O no_such_key=1 "$DATA/beam_foo.tfrecord"
+err_has "an unknown library option is a usage error (2)" 2 'no_such_key'
+
+run "$PM" count -O no_such_key=1 - <"$DATA/beam_foo.tfrecord"
+err_has "an option error on stdin names stdin" 2 '^pipemode: stdin: ' \
+	'no_such_key'
+
+run "$PM" write -O no_such_key=1 </dev/null
+err_has "an option error of write to stdout names stdout" 2 \
+	'^pipemode: stdout: ' 'no_such_key'
+
+# -------------------------------------------------------- command line
+
+run "$PM"
+status_is "no command: exit 2" 2
+run "$PM" frobnicate
+status_is "unknown command: exit 2" 2
+if grep -q '^Usage: pipemode' "$tmp/err"; then
+	pass "a usage error prints a usage line on stderr"
+else fail "a usage error prints a usage line on stderr"; show; fi
+run "$PM" ls --no-such-option "$DATA/beam_foo.tfrecord"
+status_is "unknown long option: exit 2" 2
+run "$PM" ls -Z "$DATA/beam_foo.tfrecord"
+status_is "unknown short option: exit 2" 2
+run "$PM" ls "$DATA/beam_foo.tfrecord" -f
+status_is "missing argument of -f: exit 2" 2
+run "$PM" count "$DATA/beam_foo.tfrecord" --option
+status_is "missing argument of --option: exit 2" 2
+run "$PM" ls -O novalue "$DATA/beam_foo.tfrecord"
+status_is "-O without '=': exit 2" 2
+run "$PM" ls "$DATA/beam_foo.tfrecord" "$DATA/beam_foo.tfrecord"
+status_is "two PATHs for ls: exit 2" 2
+run "$PM" cat --raw - - </dev/null
+status_is "two PATHs for cat: exit 2" 2
+run "$PM" ls --raw "$DATA/beam_foo.tfrecord"
+status_is "--raw outside cat: exit 2" 2
+run "$PM" write --no-verify </dev/null
+status_is "--no-verify with write: exit 2" 2
+
+# Options may follow the PATH, as with GNU tools.
+run "$PM" ls "$DATA/beam_foo_bar.tfrecord" -f tfrecord --no-verify
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+out_is "options after the PATH work" "$tmp/exp"
+
+version=$(sed -n 's/^#define PIPEMODE_VERSION_STRING "\(.*\)"$/\1/p' \
+	"$top_srcdir/include/pipemode.h")
+expect "$tmp/exp" 'pipemode (libpipemode) %s\n' "$version"
+run "$PM" --version
+out_is "--version prints the library version ($version)" "$tmp/exp"
+run "$PM" cat --version
+out_is "cat --version is --version" "$tmp/exp"
+
+for args in "--help" "-h" "help" "help write" "ls --help" "cat -h"; do
+	# shellcheck disable=SC2086
+	run "$PM" $args
+	if [ "$st" -eq 0 ] && grep -q '^Usage: pipemode' "$tmp/out" &&
+	   grep -q 'Exit status' "$tmp/out" && [ ! -s "$tmp/err" ]; then
+		pass "pipemode $args prints help and exits 0"
+	else
+		fail "pipemode $args prints help and exits 0"; show
+	fi
+done
+run "$PM" help frobnicate
+status_is "help of an unknown command: exit 2" 2
+
+# -------------------------------------------------------------------- end
+
+if [ $failed -ne 0 ]; then
+	echo "# $failed check(s) failed"
+	exit 1
+fi
+exit 0
