@@ -20,11 +20,19 @@
  *    independent and may be used from different threads concurrently.
  *
  * Reader options (since 1.0):
- *   format=NAME          tfrecord (default).  The names are matched without
- *                        regard to case, so "TFRecord" works too.  The names
- *                        "recordio" and "lines" (alias "TextLine") are
- *                        reserved for formats of later releases and fail
- *                        with PIPEMODE_EUNSUPPORTED in this one.
+ *   format=NAME          the framing, matched without regard to case:
+ *                        tfrecord (default; alias TFRecord), recordio
+ *                        (alias RecordIO: MXNet/SageMaker RecordIO), lines
+ *                        (alias TextLine: one record per '\n'-ended line),
+ *                        a framer registered with pipemode_register_framer,
+ *                        or auto: TFRecord or RecordIO (or a registered
+ *                        framer with a sniff function) told from the first
+ *                        bytes; PIPEMODE_EFORMAT when they do not say
+ *                        exactly one.  Text lines are never guessed.
+ *   compression=NAME     none (default), gzip (single or multi-member), zlib,
+ *                        or auto: gzip or zlib told from the first bytes,
+ *                        else none.  Memory stays bounded whatever the
+ *                        compression ratio.
  *   verify_crc=BOOL      verify the CRC32C of each record's payload
  *                        (default 1).  The CRC of a TFRecord length is always
  *                        verified: garbage must never drive an allocation.
@@ -43,11 +51,25 @@
  *                        pipe alone).  Refusals are ignored.
  *   name=TEXT            how the source is named in error messages (default:
  *                        the path, "fd N" or "callback").
+ *   Options of one format (an error with another format):
+ *   recordio_multipart=concat|dmlc
+ *                        how the parts of a multipart RecordIO record join:
+ *                        concat (default) verbatim, as SageMaker and AWS
+ *                        ml-io write them; dmlc with the magic word put back
+ *                        between parts, as MXNet's dmlc-core writes them.
+ *   strip_cr=BOOL        lines: drop a '\r' before each '\n' (default 0).
  *   SIZE is a decimal number of bytes with an optional K, M or G suffix
  *   (powers of 1024).
  *
  * Writer options (since 1.0):
- *   format=NAME          tfrecord (default).
+ *   format=NAME          tfrecord (default) or recordio.
+ *   recordio_multipart=concat|dmlc
+ *                        concat (default): a record is one part unless it is
+ *                        2^29 bytes or more, then it is cut into parts; dmlc:
+ *                        cut where the magic word stands at a 4-byte-aligned
+ *                        offset, dropping it, as dmlc-core's RecordIOWriter
+ *                        does (records of 2^29 bytes or more are refused).
+ *   compression=NAME     none (default), gzip or zlib.
  *   buffer_size=SIZE     output buffer (default 256K, at least 4K).
  *   name=TEXT            as for the reader.
  */
@@ -102,7 +124,8 @@ PIPEMODE_API const char *pipemode_version_string(void);
 	XX(ECORRUPT, -7, "corrupt framing")                                    \
 	XX(ECRC, -8, "record payload crc32c mismatch")                         \
 	XX(ETOOBIG, -9, "record larger than max_record_size")                  \
-	XX(ESTATE, -10, "the handle failed to open and can only be closed")
+	XX(ESTATE, -10, "the handle failed to open and can only be closed")    \
+	XX(EFORMAT, -11, "cannot tell the format or compression of the stream")
 
 enum pipemode_code {
 #define PIPEMODE_XX_ENUM_(name, value, msg) PIPEMODE_##name = value,
@@ -176,6 +199,7 @@ PIPEMODE_API int pipemode_open_callback(pipemode_reader **r,
  *   PIPEMODE_EIO         read failed
  *   PIPEMODE_ENOMEM      a buffer could not be grown
  *   PIPEMODE_EINVAL      r, data or len is NULL
+ *   PIPEMODE_EFORMAT     format=auto could not tell the format
  *   PIPEMODE_ESTATE      the open failed; the handle can only be closed
  * After an error the reader is failed: further calls return the same code
  * and pipemode_errmsg() keeps the message.  On any return other than
@@ -258,7 +282,9 @@ PIPEMODE_API int pipemode_writer_open_fd(pipemode_writer **w, int fd,
  * Append one record (len may be 0; data may then be NULL).  Output is
  * buffered; records of at least buffer_size bytes go out without a copy.
  * Returns PIPEMODE_OK, PIPEMODE_EINVAL (the writer stays usable),
- * PIPEMODE_EIO, or PIPEMODE_ESTATE when the open failed.  After a failed
+ * PIPEMODE_ETOOBIG (a RecordIO record the dmlc convention cannot hold; the
+ * writer stays usable), PIPEMODE_EIO, or PIPEMODE_ESTATE when the open
+ * failed.  After a failed
  * write every call returns that failure's code again, as the reader does.
  * Since 1.0.
  */
@@ -280,6 +306,112 @@ PIPEMODE_API int pipemode_writer_close(pipemode_writer *w);
 
 /* As pipemode_errmsg(), for a writer.  Since 1.0. */
 PIPEMODE_API const char *pipemode_writer_errmsg(const pipemode_writer *w);
+
+/* ---------------------------------------------------------------- framers */
+
+/*
+ * A framer turns bytes into records.  The built-in framers (tfrecord,
+ * recordio, lines) use exactly this interface; programs add their own with
+ * pipemode_register_framer() and select it with "format=NAME".
+ *
+ * The contract:
+ *  - A framer never does I/O.  frame() is handed a window of bytes that
+ *    starts at the first byte it has not consumed yet, and answers with one
+ *    of: a record, "I took these bytes into my own state", "I need a window
+ *    of at least N bytes", the end, or an error.  The window may be split
+ *    anywhere: after a NEED answer the same bytes come again (possibly at
+ *    another address) with more behind them, so a framer may remember
+ *    progress as offsets from the window's start (never as pointers).
+ *  - A record's payload may point into the window (zero-copy) or into
+ *    memory the framer owns; either must stay valid until the next call on
+ *    the framer.
+ *  - The reader adds the source, the framer's name, the record index and
+ *    the byte offset to every message, so messages say only what went wrong.
+ *
+ * frame(state, win, avail, eof, f) returns:
+ *   PIPEMODE_FRAME_RECORD  f->data/f->len: the payload; f->consumed: the
+ *                          window bytes the record spans (at least 1)
+ *   PIPEMODE_FRAME_TAKEN   the framer copied f->consumed bytes (at least
+ *                          1) into its own state, e.g. one part of a record
+ *                          it joins from parts; the next window starts after
+ *                          them.  The record still counts from its first
+ *                          byte: index and offset do not move.
+ *   PIPEMODE_FRAME_NEED    f->need: the least window size (> avail) that
+ *                          lets it go on.  Not allowed when eof is set.
+ *   PIPEMODE_EOF           eof is set and the window is empty at a record
+ *                          boundary
+ *   a PIPEMODE_E* code     with a message written into f->msg (at most
+ *                          f->msgsize bytes, NUL included).  For
+ *                          PIPEMODE_ECRC, f->consumed spans the bad record
+ *                          so that skip_corrupt can step over it.
+ *                          PIPEMODE_ETRUNCATED when eof comes inside a record.
+ * eof is set once the source has ended: avail is then all there will be.
+ */
+#define PIPEMODE_FRAME_RECORD 0
+#define PIPEMODE_FRAME_NEED 2
+#define PIPEMODE_FRAME_TAKEN 3
+
+typedef struct pipemode_frame {
+	size_t size;        /* sizeof(pipemode_frame) of the library */
+	/* out */
+	const void *data;
+	size_t len;
+	size_t consumed;
+	size_t need;
+	/* in */
+	uint64_t offset;    /* stream offset of the window's first byte */
+	char *msg;          /* where an error message goes */
+	size_t msgsize;
+} pipemode_frame;
+
+/* What the reader's options say to every framer. */
+typedef struct pipemode_framer_config {
+	size_t size;              /* sizeof(pipemode_framer_config) */
+	int verify_crc;           /* option verify_crc */
+	uint64_t max_record_size; /* option max_record_size: refuse larger
+				     records with PIPEMODE_ETOOBIG before
+				     allocating anything for them */
+} pipemode_framer_config;
+
+typedef struct pipemode_framer_ops {
+	/* sizeof(pipemode_framer_ops) as the framer was compiled: fields
+	 * added in later releases go at the end, and the library uses only
+	 * what size covers. */
+	size_t size;
+	/* The format's name for "format=", matched without regard to case:
+	 * letters, digits, '_' and '-', at most 31 characters. */
+	const char *name;
+	/* Make a framer state.  Returns PIPEMODE_OK, or an error code with a
+	 * message in msg. */
+	int (*create)(void **state, const pipemode_framer_config *cfg,
+		      char *msg, size_t msgsize);
+	/* Optional (NULL: the framer takes no options).  Called after create
+	 * for each reader option the reader itself does not know: returns
+	 * PIPEMODE_OK, 1 for a key that is not this framer's, or
+	 * PIPEMODE_EOPTION with a message for a bad value. */
+	int (*option)(void *state, const char *key, const char *value,
+		      char *msg, size_t msgsize);
+	/* See above. */
+	int (*frame)(void *state, const unsigned char *win, size_t avail,
+		     int eof, pipemode_frame *f);
+	/* Free the state. */
+	void (*destroy)(void *state);
+	/* Optional: for format=auto, whether a stream starting with buf[0..len)
+	 * is of this format: 1 yes, 0 no, -1 cannot tell yet (len is at most
+	 * 64 bytes; fewer only at the end of a short stream).  A sniff must be
+	 * specific: detection fails when two framers say yes. */
+	int (*sniff)(const unsigned char *buf, size_t len);
+} pipemode_framer_ops;
+
+/*
+ * Register a framer for every reader opened afterwards, in any thread.  The
+ * library copies *ops (as far as ops->size covers), but keeps the name and
+ * function pointers, which must stay valid while the process may open
+ * readers.  Returns PIPEMODE_OK; PIPEMODE_EINVAL for NULL or missing
+ * create/frame/destroy, a bad name, or a name that is already taken (the
+ * built-in names included); PIPEMODE_ENOMEM.  Thread-safe.  Since 1.0.
+ */
+PIPEMODE_API int pipemode_register_framer(const pipemode_framer_ops *ops);
 
 /* ------------------------------------------------------------------ crc32c */
 

@@ -15,7 +15,8 @@
 #include "internal.h"
 
 struct tfrecord {
-	pm_framer_config cfg;
+	int verify_crc;
+	uint64_t max_record_size;
 	/* Progress on the record at the start of the window. */
 	int have_length;   /* its header was read and checked */
 	uint64_t length;   /* its payload length */
@@ -23,8 +24,15 @@ struct tfrecord {
 	uint32_t crc;
 };
 
+int
+pm_tfrecord_header_valid(const unsigned char *buf, size_t len)
+{
+	return len >= PM_TFRECORD_HEADER &&
+	       pm_load_le32(buf + 8) == pm_crc32c_mask(pm_crc32c(0, buf, 8));
+}
+
 static int
-tfrecord_create(void **state, const pm_framer_config *cfg, char *msg,
+tfrecord_create(void **state, const pipemode_framer_config *cfg, char *msg,
 		size_t msgsize)
 {
 	struct tfrecord *t = calloc(1, sizeof(*t));
@@ -33,7 +41,8 @@ tfrecord_create(void **state, const pm_framer_config *cfg, char *msg,
 		pm_format(msg, msgsize, "out of memory");
 		return PIPEMODE_ENOMEM;
 	}
-	t->cfg = *cfg;
+	t->verify_crc = cfg->verify_crc;
+	t->max_record_size = cfg->max_record_size;
 	*state = t;
 	return PIPEMODE_OK;
 }
@@ -46,7 +55,7 @@ tfrecord_destroy(void *state)
 
 static int
 tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
-	       pm_frame *f)
+	       pipemode_frame *f)
 {
 	struct tfrecord *t = state;
 	uint64_t total, have;
@@ -57,7 +66,7 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 		if (avail < PM_TFRECORD_HEADER) {
 			if (!eof) {
 				f->need = PM_TFRECORD_HEADER;
-				return PM_FRAME_NEED;
+				return PIPEMODE_FRAME_NEED;
 			}
 			if (avail == 0)
 				return PIPEMODE_EOF;
@@ -78,12 +87,12 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 			return PIPEMODE_ECORRUPT;
 		}
 		t->length = pm_load_le64(win);
-		if (t->length > t->cfg.max_record_size) {
+		if (t->length > t->max_record_size) {
 			pm_format(f->msg, f->msgsize,
 				  "record of %llu bytes is larger than "
 				  "max_record_size (%llu)",
 				  (unsigned long long)t->length,
-				  (unsigned long long)t->cfg.max_record_size);
+				  (unsigned long long)t->max_record_size);
 			return PIPEMODE_ETOOBIG;
 		}
 		t->have_length = 1;
@@ -92,7 +101,7 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 	}
 
 	total = PM_TFRECORD_HEADER + t->length + PM_TFRECORD_FOOTER;
-	if (t->cfg.verify_crc) {
+	if (t->verify_crc) {
 		have = avail - PM_TFRECORD_HEADER;
 		if (have > t->length)
 			have = t->length;
@@ -107,7 +116,7 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 		if (!eof) {
 			/* max_record_size keeps total within size_t. */
 			f->need = (size_t)total;
-			return PM_FRAME_NEED;
+			return PIPEMODE_FRAME_NEED;
 		}
 		t->have_length = 0;
 		pm_format(f->msg, f->msgsize,
@@ -119,7 +128,7 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 
 	t->have_length = 0;
 	f->consumed = (size_t)total;
-	if (t->cfg.verify_crc) {
+	if (t->verify_crc) {
 		uint32_t stored = pm_load_le32(win + PM_TFRECORD_HEADER +
 					       t->length);
 		uint32_t computed = pm_crc32c_mask(t->crc);
@@ -134,12 +143,24 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 	}
 	f->data = win + PM_TFRECORD_HEADER;
 	f->len = (size_t)t->length;
-	return PM_FRAME_RECORD;
+	return PIPEMODE_FRAME_RECORD;
 }
 
-const pm_framer_ops pm_framer_tfrecord = {
+/* Four random bytes pass a CRC check once in 2^32: specific enough. */
+static int
+tfrecord_sniff(const unsigned char *buf, size_t len)
+{
+	if (len < PM_TFRECORD_HEADER)
+		return len == 0 ? 0 : -1;
+	return pm_tfrecord_header_valid(buf, len);
+}
+
+const pipemode_framer_ops pm_framer_tfrecord = {
+	sizeof(pipemode_framer_ops),
 	"tfrecord",
 	tfrecord_create,
+	NULL, /* no options of its own */
 	tfrecord_frame,
 	tfrecord_destroy,
+	tfrecord_sniff,
 };

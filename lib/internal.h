@@ -85,71 +85,54 @@ int pm_option_size(const char *key, const char *value, uint64_t min,
 
 /* -------------------------------------------------------------- framers */
 
-/*
- * A framer turns a window of bytes into records and never does I/O.  The
- * window always starts at the first byte of the record being framed; the
- * reader guarantees that the bytes it passed before are passed again
- * (possibly at another address) until the framer consumes them.
- *
- * frame() returns one of:
- *   PM_FRAME_RECORD  f->data/f->len is the payload (inside the window or in
- *                    memory the framer owns, valid until its next call),
- *                    f->consumed the window bytes the record spans (> 0);
- *   PM_FRAME_NEED    f->need is the least total window size that lets it go
- *                    on (> avail); never returned when eof is set;
- *   PIPEMODE_EOF     eof is set and the window ends at a record boundary;
- *   a PIPEMODE_E* code, with a message in f->msg.  For PIPEMODE_ECRC,
- *                    f->consumed spans the bad record so that the reader may
- *                    skip it (skip_corrupt).
- */
-enum { PM_FRAME_RECORD = 0, PM_FRAME_NEED = 2 };
+/* The framer interface is public (pipemode_framer_ops in pipemode.h): the
+ * built-in framers use it exactly as plug-ins do. */
+extern const pipemode_framer_ops pm_framer_tfrecord;
+extern const pipemode_framer_ops pm_framer_recordio;
+extern const pipemode_framer_ops pm_framer_lines;
 
-typedef struct pm_frame {
-	const void *data;
-	size_t len;
-	size_t consumed;
-	size_t need;
-	uint64_t offset; /* in: stream offset of the window's first byte */
-	char *msg;       /* in: where to write an error message */
-	size_t msgsize;
-} pm_frame;
-
-typedef struct pm_framer_config {
-	int verify_crc;
-	uint64_t max_record_size;
-} pm_framer_config;
-
-typedef struct pm_framer_ops {
-	const char *name;
-	int (*create)(void **state, const pm_framer_config *cfg, char *msg,
-		      size_t msgsize);
-	int (*frame)(void *state, const unsigned char *win, size_t avail,
-		     int eof, pm_frame *f);
-	void (*destroy)(void *state);
-} pm_framer_ops;
-
-extern const pm_framer_ops pm_framer_tfrecord;
+/* Longest framer name, and how many bytes format=auto sniffs at most. */
+#define PM_FRAMER_NAME_MAX 31
+#define PM_SNIFF_BYTES 64
 
 /*
- * The framer for a format name (case-insensitive).  Returns PIPEMODE_OK,
- * PIPEMODE_EUNSUPPORTED for a known format this build cannot read, or
- * PIPEMODE_EOPTION for a name nobody knows; msg says which.
+ * The framer for a format name (case-insensitive; built-in names and their
+ * aliases, then registered framers).  *ops is filled with a full-size copy
+ * (fields an older plug-in lacks are NULL).  Returns PIPEMODE_OK, or
+ * PIPEMODE_EOPTION for a name nobody knows, with msg saying so.
  */
-int pm_framer_lookup(const char *name, const pm_framer_ops **ops, char *msg,
+int pm_framer_lookup(const char *name, pipemode_framer_ops *ops, char *msg,
 		     size_t msgsize);
+
+/* Every framer with a sniff function, built-in first: fills up to max
+ * entries and returns how many there are. */
+size_t pm_framer_sniffers(pipemode_framer_ops *ops, size_t max);
 
 /* TFRecord framing sizes: u64 length, u32 masked length CRC; u32 data CRC. */
 #define PM_TFRECORD_HEADER 12
 #define PM_TFRECORD_FOOTER 4
 
+/* RecordIO: u32 magic, u32 (3-bit flag << 29 | 29-bit length), payload,
+ * padding to 4 bytes. */
+#define PM_RECORDIO_MAGIC 0xced7230au
+#define PM_RECORDIO_HEADER 8
+#define PM_RECORDIO_MAX_PART ((1u << 29) - 1)
+
+/* Whether the bytes start with a TFRecord header whose length CRC holds. */
+int pm_tfrecord_header_valid(const unsigned char *buf, size_t len);
+
 /* --------------------------------------------------------------- source */
 
-/* Where bytes come from: a descriptor (owned or not) or a callback. */
+/* Where bytes come from: a descriptor (owned or not) or a callback; and
+ * what reading them cost. */
 typedef struct pm_source {
 	int fd;
 	int owns_fd;
 	pipemode_read_fn read_fn;
 	void *ctx;
+	uint64_t reads;    /* calls made */
+	uint64_t bytes;    /* bytes they returned */
+	uint64_t wait_ns;  /* time spent in them */
 } pm_source;
 
 /* Read up to len bytes: > 0, 0 at the end, or a negative errno.  EINTR is
@@ -158,6 +141,48 @@ ssize_t pm_source_read(pm_source *src, void *buf, size_t len);
 
 /* On a FIFO, ask for a pipe of at least size bytes; refusals are ignored. */
 void pm_source_grow_pipe(int fd, uint64_t size);
+
+/* ------------------------------------------------------------ filters */
+
+/* A byte-to-byte stage between the source and the framer: zlib or gzip. */
+typedef struct pm_filter pm_filter;
+
+enum pm_compression {
+	PM_COMPRESSION_NONE,
+	PM_COMPRESSION_GZIP,
+	PM_COMPRESSION_ZLIB,
+	PM_COMPRESSION_AUTO
+};
+
+/* "none", "gzip", "zlib", "auto" (case-insensitive) or -1. */
+int pm_compression_parse(const char *name);
+const char *pm_compression_name(int kind);
+
+/* What the first bytes of a stream say: PM_COMPRESSION_GZIP, _ZLIB or
+ * _NONE.  A valid TFRecord header or the RecordIO magic wins over a
+ * compression header they happen to resemble. */
+int pm_compression_sniff(const unsigned char *buf, size_t len);
+
+/*
+ * A filter inflating kind (gzip or zlib) from src.  The first pending_len
+ * bytes of its input are pending (already read from src by the caller);
+ * src_eof says whether src already ended.  Returns PIPEMODE_OK,
+ * PIPEMODE_ENOMEM.
+ */
+int pm_filter_create(pm_filter **f, int kind, const void *pending,
+		     size_t pending_len, int src_eof);
+void pm_filter_destroy(pm_filter *f);
+
+/*
+ * Up to len inflated bytes into buf: > 0, 0 at the clean end of the
+ * compressed stream, or a negative PIPEMODE_E* code with a message in msg
+ * (naming the compressed and the uncompressed offset).
+ */
+ssize_t pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
+		       char *msg, size_t msgsize);
+
+/* "gzip" or "zlib", for messages. */
+const char *pm_filter_name(const pm_filter *f);
 
 /* Little-endian loads and stores, alignment-free. */
 static inline uint32_t

@@ -2,12 +2,19 @@
 /*
  * The reader: handle, options, buffer and the pipemode_next state machine.
  *
+ *   source (source.c) -> [filter: gzip/zlib] -> buffer -> framer -> caller
+ *
  * The buffer holds [pos, end) unconsumed bytes; the framer always sees the
  * window starting at pos, the first byte of the record being framed.  A
- * record is returned as a pointer into the buffer and the buffer is touched
- * again only on the next call, so records are never copied.  On a refill the
+ * record is returned as a pointer into the buffer (or into the framer's own
+ * memory for a record it had to assemble) and the buffer is touched again
+ * only on the next call, so records are never copied.  On a refill the
  * unconsumed tail moves to the front only when the record would not fit
  * behind it, and the buffer grows only for a record larger than itself.
+ *
+ * With compression=auto or format=auto nothing is decided at open: the
+ * first call reads the stream's first bytes, decides, and goes on from
+ * there without reading anything twice.
  */
 #include "config.h"
 
@@ -16,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -29,20 +35,40 @@
 /* One read() of a large record is cut to this, so that its CRC runs over
  * each piece while the piece is still in cache. */
 #define LARGE_READ (1024u * 1024)
+/* Framers format=auto can choose among. */
+#define MAX_CANDIDATES 16
 
 enum reader_state { READER_OPEN, READER_EOF, READER_FAILED, READER_BROKEN };
+
+/* A framer with its state. */
+struct framer {
+	pipemode_framer_ops ops;
+	void *state;
+};
+
+/* A key=value the reader does not know: it belongs to a framer. */
+struct framer_option {
+	char *key;
+	char *value;
+};
 
 struct pipemode_reader {
 	enum reader_state state;
 	int error;              /* the code every call repeats once failed */
 
 	pm_source src;
-	int src_eof;
+	pm_filter *filter;      /* NULL: no compression */
+	int src_eof;            /* no more bytes will come into the buffer */
 	char *name;             /* for messages */
 
-	const pm_framer_ops *framer;
-	void *framer_state;
-	pm_framer_config framer_cfg;
+	int compression;        /* option; AUTO until decided */
+	int format_auto;        /* format=auto: framer chosen on first call */
+	struct framer framer;   /* ops.name NULL until chosen */
+	struct framer candidates[MAX_CANDIDATES];
+	size_t ncandidates;
+	pipemode_framer_config framer_cfg;
+	struct framer_option *fopts;
+	size_t nfopts;
 
 	unsigned char *buf;
 	size_t cap, pos, end;
@@ -51,12 +77,14 @@ struct pipemode_reader {
 	uint64_t skip_corrupt;
 	uint64_t skipped_in_a_row;
 
-	uint64_t next_index;    /* index of the record at pos */
-	uint64_t next_offset;   /* stream offset of pos */
+	uint64_t next_index;    /* index of the record being framed */
+	uint64_t next_offset;   /* stream offset of its first byte */
+	uint64_t pos_offset;    /* stream offset of pos (further on when the
+				   framer took parts of the record) */
 	uint64_t cur_index;     /* what pipemode_record_index reports */
 	uint64_t cur_offset;
 
-	pipemode_stats stats;
+	uint64_t records, payload_bytes, skipped;
 	char detail[PM_DETAIL_SIZE];
 	char msg[PM_MSG_SIZE];
 };
@@ -68,15 +96,31 @@ reader_option(void *ctx, const char *key, const char *value, char *msg,
 	      size_t msgsize)
 {
 	pipemode_reader *r = ctx;
+	struct framer_option *grown;
 	uint64_t v;
 	int rc;
 
 	if (strcmp(key, "format") == 0) {
-		const pm_framer_ops *ops;
-		rc = pm_framer_lookup(value, &ops, msg, msgsize);
+		if (strcasecmp(value, "auto") == 0) {
+			r->format_auto = 1;
+			return PIPEMODE_OK;
+		}
+		rc = pm_framer_lookup(value, &r->framer.ops, msg, msgsize);
 		if (rc == PIPEMODE_OK)
-			r->framer = ops;
+			r->format_auto = 0;
 		return rc;
+	}
+	if (strcmp(key, "compression") == 0) {
+		int kind = pm_compression_parse(value);
+		if (kind < 0) {
+			pm_format(msg, msgsize,
+				  "option 'compression': '%s' is not none, "
+				  "gzip, zlib or auto",
+				  value);
+			return PIPEMODE_EOPTION;
+		}
+		r->compression = kind;
+		return PIPEMODE_OK;
 	}
 	if (strcmp(key, "verify_crc") == 0)
 		return pm_option_bool(key, value, &r->framer_cfg.verify_crc,
@@ -104,8 +148,92 @@ reader_option(void *ctx, const char *key, const char *value, char *msg,
 				      &r->pipe_size, msg, msgsize);
 	if (strcmp(key, "name") == 0)
 		return PIPEMODE_OK; /* taken by pm_options_name */
-	pm_format(msg, msgsize, "option '%s': unknown option", key);
-	return PIPEMODE_EOPTION;
+
+	/* Not the reader's: keep it for the framer, which is known only once
+	 * every option is read. */
+	grown = realloc(r->fopts, (r->nfopts + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		pm_format(msg, msgsize, "out of memory");
+		return PIPEMODE_ENOMEM;
+	}
+	r->fopts = grown;
+	grown[r->nfopts].key = strdup(key);
+	grown[r->nfopts].value = strdup(value);
+	r->nfopts++;
+	if (grown[r->nfopts - 1].key == NULL ||
+	    grown[r->nfopts - 1].value == NULL) {
+		pm_format(msg, msgsize, "out of memory");
+		return PIPEMODE_ENOMEM;
+	}
+	return PIPEMODE_OK;
+}
+
+static void
+framer_destroy(struct framer *fr)
+{
+	if (fr->state != NULL)
+		fr->ops.destroy(fr->state);
+	fr->state = NULL;
+}
+
+static int
+framer_create(pipemode_reader *r, struct framer *fr)
+{
+	int rc = fr->ops.create(&fr->state, &r->framer_cfg, r->detail,
+				sizeof(r->detail));
+
+	if (rc != PIPEMODE_OK) {
+		fr->state = NULL;
+		pm_format(r->msg, sizeof(r->msg), "%s: %s: %s", r->name,
+			  fr->ops.name, r->detail);
+	}
+	return rc;
+}
+
+/*
+ * Give each framer option to the framers that may read the stream (one, or
+ * every candidate of format=auto).  A key must be taken by at least one of
+ * them; a bad value is an error whichever framer says so.
+ */
+static int
+apply_framer_options(pipemode_reader *r, struct framer *frs, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nfopts; i++) {
+		const char *key = r->fopts[i].key;
+		int taken = 0;
+
+		for (j = 0; j < n; j++) {
+			int rc = 1;
+			if (frs[j].ops.option != NULL)
+				rc = frs[j].ops.option(frs[j].state, key,
+						       r->fopts[i].value,
+						       r->detail,
+						       sizeof(r->detail));
+			if (rc < 0) {
+				pm_format(r->msg, sizeof(r->msg), "%s: %s",
+					  r->name, r->detail);
+				return rc;
+			}
+			if (rc == PIPEMODE_OK)
+				taken = 1;
+		}
+		if (!taken) {
+			if (n == 1)
+				pm_format(r->msg, sizeof(r->msg),
+					  "%s: option '%s': unknown option "
+					  "(not one of the reader's, nor of "
+					  "format %s)",
+					  r->name, key, frs[0].ops.name);
+			else
+				pm_format(r->msg, sizeof(r->msg),
+					  "%s: option '%s': unknown option",
+					  r->name, key);
+			return PIPEMODE_EOPTION;
+		}
+	}
+	return PIPEMODE_OK;
 }
 
 /* ------------------------------------------------------------ open/close */
@@ -120,12 +248,12 @@ reader_alloc(void)
 	r->state = READER_BROKEN;
 	r->error = PIPEMODE_ESTATE;
 	r->src.fd = -1;
-	r->framer = &pm_framer_tfrecord;
+	r->compression = PM_COMPRESSION_NONE;
+	r->framer_cfg.size = sizeof(r->framer_cfg);
 	r->framer_cfg.verify_crc = 1;
 	r->framer_cfg.max_record_size = DEFAULT_MAX_RECORD;
 	r->buffer_size = DEFAULT_BUFFER_SIZE;
 	r->pipe_size = DEFAULT_PIPE_SIZE;
-	r->stats.size = sizeof(r->stats);
 	return r;
 }
 
@@ -139,8 +267,8 @@ open_failed(pipemode_reader *r, int code)
 }
 
 /*
- * Parse options, name the source and set up the framer and buffer.  src must
- * already be in r (so that a failure closes an fd the reader owns).
+ * Parse options, name the source and set up the framer (or the candidates
+ * of format=auto) and the buffer.
  */
 static int
 reader_setup(pipemode_reader *r, const char *options, const char *def_name)
@@ -152,21 +280,37 @@ reader_setup(pipemode_reader *r, const char *options, const char *def_name)
 		pm_format(r->msg, sizeof(r->msg), "out of memory");
 		return open_failed(r, PIPEMODE_ENOMEM);
 	}
-	rc = pm_options_parse(options, reader_option, r, r->detail,
+	rc = pm_framer_lookup("tfrecord", &r->framer.ops, r->detail,
 			      sizeof(r->detail));
+	if (rc == PIPEMODE_OK)
+		rc = pm_options_parse(options, reader_option, r, r->detail,
+				      sizeof(r->detail));
 	if (rc != PIPEMODE_OK) {
 		pm_format(r->msg, sizeof(r->msg), "%s: %s", r->name,
 			  r->detail);
 		return open_failed(r, rc);
 	}
-	rc = r->framer->create(&r->framer_state, &r->framer_cfg, r->detail,
-			       sizeof(r->detail));
-	if (rc != PIPEMODE_OK) {
-		r->framer_state = NULL;
-		pm_format(r->msg, sizeof(r->msg), "%s: %s: %s", r->name,
-			  r->framer->name, r->detail);
-		return open_failed(r, rc);
+
+	if (r->format_auto) {
+		pipemode_framer_ops ops[MAX_CANDIDATES];
+		size_t i, n = pm_framer_sniffers(ops, MAX_CANDIDATES);
+		r->ncandidates = n < MAX_CANDIDATES ? n : MAX_CANDIDATES;
+		for (i = 0; i < r->ncandidates; i++) {
+			r->candidates[i].ops = ops[i];
+			rc = framer_create(r, &r->candidates[i]);
+			if (rc != PIPEMODE_OK)
+				return open_failed(r, rc);
+		}
+		rc = apply_framer_options(r, r->candidates, r->ncandidates);
+		memset(&r->framer, 0, sizeof(r->framer));
+	} else {
+		rc = framer_create(r, &r->framer);
+		if (rc == PIPEMODE_OK)
+			rc = apply_framer_options(r, &r->framer, 1);
 	}
+	if (rc != PIPEMODE_OK)
+		return open_failed(r, rc);
+
 	r->buf = malloc(r->buffer_size);
 	if (r->buf == NULL) {
 		pm_format(r->msg, sizeof(r->msg),
@@ -263,11 +407,19 @@ int
 pipemode_close(pipemode_reader *r)
 {
 	int rc = PIPEMODE_OK;
+	size_t i;
 
 	if (r == NULL)
 		return PIPEMODE_OK;
-	if (r->framer_state != NULL)
-		r->framer->destroy(r->framer_state);
+	framer_destroy(&r->framer);
+	for (i = 0; i < r->ncandidates; i++)
+		framer_destroy(&r->candidates[i]);
+	for (i = 0; i < r->nfopts; i++) {
+		free(r->fopts[i].key);
+		free(r->fopts[i].value);
+	}
+	free(r->fopts);
+	pm_filter_destroy(r->filter);
 	if (r->src.owns_fd && r->src.fd >= 0 && close(r->src.fd) != 0 &&
 	    errno != EINTR)
 		rc = PIPEMODE_EIO;
@@ -279,23 +431,27 @@ pipemode_close(pipemode_reader *r)
 
 /* ------------------------------------------------------------------ next */
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
+/* What failed, where: "SOURCE: WHO: record N at byte OFF: detail". */
 static int
-fail(pipemode_reader *r, int code)
+fail(pipemode_reader *r, int code, const char *who)
 {
+	pm_format(r->msg, sizeof(r->msg), "%s: %s: record %llu at byte %llu: %s",
+		  r->name, who, (unsigned long long)r->next_index,
+		  (unsigned long long)r->next_offset, r->detail);
 	r->state = READER_FAILED;
 	r->error = code;
 	r->cur_index = r->next_index;
 	r->cur_offset = r->next_offset;
 	return code;
+}
+
+/* The name errors before the framer is chosen go by. */
+static const char *
+stage_name(const pipemode_reader *r)
+{
+	if (r->framer.ops.name != NULL)
+		return r->framer.ops.name;
+	return r->format_auto ? "auto" : "reader";
 }
 
 /*
@@ -308,7 +464,6 @@ refill(pipemode_reader *r, size_t need)
 {
 	size_t avail = r->end - r->pos, room;
 	ssize_t n;
-	uint64_t t0;
 
 	if (avail == 0)
 		r->pos = r->end = 0;
@@ -321,13 +476,9 @@ refill(pipemode_reader *r, size_t need)
 			cap = need;
 		nb = malloc(cap);
 		if (nb == NULL) {
-			pm_format(r->msg, sizeof(r->msg),
-				  "%s: %s: record %llu at byte %llu: out of "
-				  "memory for a %zu-byte buffer",
-				  r->name, r->framer->name,
-				  (unsigned long long)r->next_index,
-				  (unsigned long long)r->next_offset, cap);
-			return fail(r, PIPEMODE_ENOMEM);
+			pm_format(r->detail, sizeof(r->detail),
+				  "out of memory for a %zu-byte buffer", cap);
+			return fail(r, PIPEMODE_ENOMEM, stage_name(r));
 		}
 		memcpy(nb, r->buf + r->pos, avail);
 		free(r->buf);
@@ -349,32 +500,158 @@ refill(pipemode_reader *r, size_t need)
 	if (room > LARGE_READ && room > r->buffer_size)
 		room = r->buffer_size > LARGE_READ ? r->buffer_size
 						    : LARGE_READ;
-	t0 = now_ns();
-	n = pm_source_read(&r->src, r->buf + r->end, room);
-	r->stats.read_wait_ns += now_ns() - t0;
-	r->stats.read_calls++;
-	if (n < 0) {
-		pm_format(r->msg, sizeof(r->msg),
-			  "%s: %s: record %llu at byte %llu: read failed at "
-			  "byte %llu: %s",
-			  r->name, r->framer->name,
-			  (unsigned long long)r->next_index,
-			  (unsigned long long)r->next_offset,
-			  (unsigned long long)(r->next_offset + avail),
-			  strerror((int)-n));
-		return fail(r, PIPEMODE_EIO);
+	if (r->filter != NULL) {
+		n = pm_filter_read(r->filter, &r->src, r->buf + r->end, room,
+				   r->detail, sizeof(r->detail));
+		if (n < 0)
+			return fail(r, (int)n, pm_filter_name(r->filter));
+	} else {
+		n = pm_source_read(&r->src, r->buf + r->end, room);
+		if (n < 0) {
+			pm_format(r->detail, sizeof(r->detail),
+				  "read failed at byte %llu: %s",
+				  (unsigned long long)(r->pos_offset + avail),
+				  strerror((int)-n));
+			return fail(r, PIPEMODE_EIO, stage_name(r));
+		}
 	}
 	if (n == 0)
 		r->src_eof = 1;
 	r->end += (size_t)n;
-	r->stats.bytes_read += (uint64_t)n;
+	return PIPEMODE_OK;
+}
+
+/* Read until the window holds want bytes or the input ends. */
+static int
+fill_to(pipemode_reader *r, size_t want)
+{
+	while (r->end - r->pos < want && !r->src_eof) {
+		int rc = refill(r, want);
+		if (rc != PIPEMODE_OK)
+			return rc;
+	}
+	return PIPEMODE_OK;
+}
+
+/*
+ * compression=auto: look at the raw first bytes; if they are compressed,
+ * hand them to a new filter as its first input and read through it.
+ */
+static int
+detect_compression(pipemode_reader *r)
+{
+	int rc = fill_to(r, PM_SNIFF_BYTES);
+
+	if (rc != PIPEMODE_OK)
+		return rc;
+	r->compression = pm_compression_sniff(r->buf + r->pos,
+					      r->end - r->pos);
+	return PIPEMODE_OK;
+}
+
+static int
+start_filter(pipemode_reader *r)
+{
+	int rc = pm_filter_create(&r->filter, r->compression, r->buf + r->pos,
+				  r->end - r->pos, r->src_eof);
+
+	if (rc != PIPEMODE_OK) {
+		pm_format(r->detail, sizeof(r->detail),
+			  "cannot start %s decompression",
+			  pm_compression_name(r->compression));
+		return fail(r, rc, "reader");
+	}
+	/* The raw bytes now belong to the filter: the window starts over
+	 * with inflated ones. */
+	r->pos = r->end = 0;
+	r->src_eof = 0;
+	return PIPEMODE_OK;
+}
+
+/*
+ * format=auto: the one candidate whose sniff says yes.  An empty stream
+ * needs no framer: it is a clean end whatever the format.
+ */
+static int
+detect_format(pipemode_reader *r)
+{
+	size_t i, avail, yes = 0, pick = 0;
+	int rc = fill_to(r, PM_SNIFF_BYTES);
+
+	if (rc != PIPEMODE_OK)
+		return rc;
+	avail = r->end - r->pos;
+	if (avail > PM_SNIFF_BYTES)
+		avail = PM_SNIFF_BYTES;
+	if (avail == 0)
+		return PIPEMODE_EOF;
+	for (i = 0; i < r->ncandidates; i++) {
+		if (r->candidates[i].ops.sniff(r->buf + r->pos, avail) == 1) {
+			if (yes++ == 0)
+				pick = i;
+		}
+	}
+	if (yes != 1) {
+		char names[256] = "";
+		for (i = 0; i < r->ncandidates; i++) {
+			size_t used = strlen(names);
+			if (yes > 1 && r->candidates[i].ops.sniff(
+					       r->buf + r->pos, avail) != 1)
+				continue;
+			pm_format(names + used, sizeof(names) - used, "%s%s",
+				  used ? ", " : "", r->candidates[i].ops.name);
+		}
+		if (yes == 0)
+			pm_format(r->detail, sizeof(r->detail),
+				  "the first %zu bytes are none "
+				  "of %s (first bytes %02x %02x %02x %02x); "
+				  "name the format with format=",
+				  avail, names, r->buf[r->pos],
+				  avail > 1 ? r->buf[r->pos + 1] : 0,
+				  avail > 2 ? r->buf[r->pos + 2] : 0,
+				  avail > 3 ? r->buf[r->pos + 3] : 0);
+		else
+			pm_format(r->detail, sizeof(r->detail),
+				  "the first bytes fit more than "
+				  "one format (%s); name it with format=",
+				  names);
+		return fail(r, PIPEMODE_EFORMAT, "auto");
+	}
+	r->framer = r->candidates[pick];
+	r->candidates[pick].state = NULL;
+	for (i = 0; i < r->ncandidates; i++)
+		framer_destroy(&r->candidates[i]);
+	r->ncandidates = 0;
+	r->format_auto = 0;
+	return PIPEMODE_OK;
+}
+
+/* Decide what open left to the first bytes.  PIPEMODE_EOF for an empty
+ * stream under format=auto. */
+static int
+start(pipemode_reader *r)
+{
+	int rc;
+
+	if (r->compression == PM_COMPRESSION_AUTO) {
+		rc = detect_compression(r);
+		if (rc != PIPEMODE_OK)
+			return rc;
+	}
+	if (r->compression != PM_COMPRESSION_NONE && r->filter == NULL) {
+		rc = start_filter(r);
+		if (rc != PIPEMODE_OK)
+			return rc;
+	}
+	if (r->framer.ops.name == NULL)
+		return detect_format(r);
 	return PIPEMODE_OK;
 }
 
 int
 pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 {
-	pm_frame f;
+	pipemode_frame f;
 	int rc;
 
 	if (data != NULL)
@@ -391,72 +668,85 @@ pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 	if (r->state != READER_OPEN)
 		return r->state == READER_EOF ? PIPEMODE_EOF : r->error;
 
+	if (r->framer.ops.name == NULL ||
+	    (r->compression != PM_COMPRESSION_NONE && r->filter == NULL)) {
+		rc = start(r);
+		if (rc == PIPEMODE_EOF) {
+			r->state = READER_EOF;
+			return rc;
+		}
+		if (rc != PIPEMODE_OK)
+			return rc;
+	}
+
 	for (;;) {
+		f.size = sizeof(f);
 		f.msg = r->detail;
 		f.msgsize = sizeof(r->detail);
 		f.consumed = 0;
-		f.offset = r->next_offset;
-		rc = r->framer->frame(r->framer_state, r->buf + r->pos,
-				      r->end - r->pos, r->src_eof, &f);
-		if (rc == PM_FRAME_RECORD) {
+		f.offset = r->pos_offset;
+		rc = r->framer.ops.frame(r->framer.state, r->buf + r->pos,
+					 r->end - r->pos, r->src_eof, &f);
+		if ((rc == PIPEMODE_FRAME_RECORD || rc == PIPEMODE_FRAME_TAKEN) &&
+		    f.consumed > 0 && f.consumed <= r->end - r->pos) {
+			r->pos += f.consumed;
+			r->pos_offset += f.consumed;
+			if (rc == PIPEMODE_FRAME_TAKEN)
+				continue;
 			r->cur_index = r->next_index++;
 			r->cur_offset = r->next_offset;
-			r->next_offset += f.consumed;
-			r->pos += f.consumed;
+			r->next_offset = r->pos_offset;
 			r->skipped_in_a_row = 0;
-			r->stats.records++;
-			r->stats.payload_bytes += f.len;
+			r->records++;
+			r->payload_bytes += f.len;
 			*data = f.data;
 			*len = f.len;
 			return PIPEMODE_OK;
 		}
-		if (rc == PM_FRAME_NEED && !r->src_eof) {
+		if (rc == PIPEMODE_FRAME_NEED && !r->src_eof &&
+		    f.need > r->end - r->pos) {
 			rc = refill(r, f.need);
 			if (rc != PIPEMODE_OK)
 				return rc;
 			continue;
 		}
-		if (rc == PIPEMODE_EOF) {
+		if (rc == PIPEMODE_EOF && r->src_eof) {
 			r->state = READER_EOF;
 			r->cur_index = r->next_index;
 			r->cur_offset = r->next_offset;
 			return PIPEMODE_EOF;
 		}
 		if (rc == PIPEMODE_ECRC && r->skipped_in_a_row < r->skip_corrupt &&
-		    f.consumed > 0) {
+		    f.consumed > 0 && f.consumed <= r->end - r->pos) {
 			r->skipped_in_a_row++;
-			r->stats.skipped++;
+			r->skipped++;
 			r->next_index++;
-			r->next_offset += f.consumed;
 			r->pos += f.consumed;
+			r->pos_offset += f.consumed;
+			r->next_offset = r->pos_offset;
 			continue;
 		}
-		if (rc == PM_FRAME_NEED) {
-			/* A framer asking for more after the end would loop. */
-			rc = PIPEMODE_ETRUNCATED;
+		if (rc >= 0) {
+			/* A framer that breaks the contract (asks for less
+			 * than it has, or for more after the end, or claims
+			 * bytes it was not given) would loop or overrun:
+			 * stop it here. */
 			pm_format(r->detail, sizeof(r->detail),
-				  "stream ends inside a record");
-		}
-		if (rc == PIPEMODE_ECRC && r->skip_corrupt > 0)
-			pm_format(r->msg, sizeof(r->msg),
-				  "%s: %s: record %llu at byte %llu: %s "
-				  "(after skipping %llu corrupt record%s in a "
-				  "row; skip_corrupt=%llu)",
-				  r->name, r->framer->name,
-				  (unsigned long long)r->next_index,
-				  (unsigned long long)r->next_offset,
-				  r->detail,
+				  "the framer broke its contract (answer %d, "
+				  "consumed %zu, need %zu, window %zu%s)",
+				  rc, f.consumed, f.need, r->end - r->pos,
+				  r->src_eof ? ", at the end" : "");
+			rc = PIPEMODE_ECORRUPT;
+		} else if (rc == PIPEMODE_ECRC && r->skip_corrupt > 0) {
+			size_t n = strlen(r->detail);
+			pm_format(r->detail + n, sizeof(r->detail) - n,
+				  " (after skipping %llu corrupt record%s in "
+				  "a row; skip_corrupt=%llu)",
 				  (unsigned long long)r->skipped_in_a_row,
 				  r->skipped_in_a_row == 1 ? "" : "s",
 				  (unsigned long long)r->skip_corrupt);
-		else
-			pm_format(r->msg, sizeof(r->msg),
-				  "%s: %s: record %llu at byte %llu: %s",
-				  r->name, r->framer->name,
-				  (unsigned long long)r->next_index,
-				  (unsigned long long)r->next_offset,
-				  r->detail);
-		return fail(r, rc);
+		}
+		return fail(r, rc, r->framer.ops.name);
 	}
 }
 
@@ -485,44 +775,22 @@ pipemode_byte_offset(const pipemode_reader *r)
 int
 pipemode_get_stats(const pipemode_reader *r, pipemode_stats *st)
 {
+	pipemode_stats now;
 	size_t n;
 
 	if (r == NULL || st == NULL || st->size < sizeof(pipemode_stats))
 		return PIPEMODE_EINVAL;
+	now.size = st->size;
+	now.records = r->records;
+	now.payload_bytes = r->payload_bytes;
+	now.skipped = r->skipped;
+	now.bytes_read = r->src.bytes;
+	now.read_calls = r->src.reads;
+	now.read_wait_ns = r->src.wait_ns;
 	/* A caller built against a later, larger struct gets what this
 	 * release knows and the rest stays as the caller set it; one built
 	 * against an earlier, smaller struct gets only what it has room for. */
-	n = st->size < sizeof(r->stats) ? st->size : sizeof(r->stats);
-	memcpy((char *)st + sizeof(st->size), (const char *)&r->stats +
-	       sizeof(st->size), n - sizeof(st->size));
+	n = st->size < sizeof(now) ? st->size : sizeof(now);
+	memcpy(st, &now, n);
 	return PIPEMODE_OK;
-}
-
-/* ------------------------------------------------------------- framers */
-
-int
-pm_framer_lookup(const char *name, const pm_framer_ops **ops, char *msg,
-		 size_t msgsize)
-{
-	static const char *const later[] = {"recordio", "lines", "textline"};
-	size_t i;
-
-	if (strcasecmp(name, "tfrecord") == 0) {
-		*ops = &pm_framer_tfrecord;
-		return PIPEMODE_OK;
-	}
-	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcasecmp(name, later[i]) == 0) {
-			pm_format(msg, msgsize,
-				  "option 'format': format '%s' is not "
-				  "supported by this version of libpipemode "
-				  "(%s)",
-				  name, PIPEMODE_VERSION_STRING);
-			return PIPEMODE_EUNSUPPORTED;
-		}
-	}
-	pm_format(msg, msgsize,
-		  "option 'format': unknown format '%s' (known: tfrecord)",
-		  name);
-	return PIPEMODE_EOPTION;
 }

@@ -117,6 +117,14 @@ elif cmd == "gen":       # gen SIZE FILE: deterministic, aperiodic bytes
     n = int(sys.argv[2])
     rnd = random.Random(20240101)
     open(sys.argv[3], "wb").write(rnd.getrandbits(8 * n).to_bytes(n, "little"))
+elif cmd == "dmlc":      # dmlc: ls of tests/data/dmlc_sample.rec, from how
+    import struct        # dmlc-core's test made it (tests/data/MANIFEST.tsv):
+    for i in range(1, 11):  # IRHeader{0, i % 2, i, 0} + ("%d\n" % i) * 10
+        data = struct.pack("<Ifqq", 0, float(i % 2), i, 0) + b"%d\n" % i * 10
+        print("%d\t%d\t%08x" % (i - 1, len(data), crc32c(data)))
+elif cmd == "unzlib":    # unzlib IN OUT: inflate a zlib stream
+    import zlib
+    open(sys.argv[3], "wb").write(zlib.decompress(open(sys.argv[2], "rb").read()))
 EOF
 py() {
 	python3 "$tmp/helper.py" "$@"
@@ -414,6 +422,296 @@ out_is "cat of a truncated stream prints the whole records, exits 1" \
 run "$PM" count "$tmp/cut.tfrecord"
 out_is "count of a truncated stream prints nothing, exits 1" "$tmp/empty" 1
 
+# ------------------------------------------------------------- RecordIO
+
+# dmlc_sample.rec: 10 records written by MXNet's dmlc-core, 9 of 44 bytes
+# and one of 54.
+run "$PM" count -f recordio "$DATA/dmlc_sample.rec"
+expect "$tmp/exp" '10\t450\n'
+out_is "count -f recordio dmlc_sample.rec: 10 records, 450 bytes" "$tmp/exp"
+if [ $have_py = yes ]; then
+	py dmlc >"$tmp/dmlc.ls"
+	run "$PM" ls -f recordio "$DATA/dmlc_sample.rec"
+	head -n 1 "$tmp/out" >"$tmp/out1"
+	head -n 1 "$tmp/dmlc.ls" >"$tmp/exp"
+	if cmp -s "$tmp/exp" "$tmp/out1" && [ "$st" -eq 0 ]; then
+		pass "ls -f recordio dmlc_sample.rec: the first line"
+	else fail "ls -f recordio dmlc_sample.rec: the first line"; show; fi
+	out_is "ls -f recordio dmlc_sample.rec: every record's crc32c" \
+		"$tmp/dmlc.ls"
+	run "$PM" ls -f RecordIO "$DATA/dmlc_sample.rec"
+	out_is "ls -f RecordIO: the format name is matched without case" \
+		"$tmp/dmlc.ls"
+	run "$PM" ls -f auto "$DATA/dmlc_sample.rec"
+	out_is "ls -f auto tells RecordIO" "$tmp/dmlc.ls"
+else
+	for d in "ls -f recordio dmlc_sample.rec: the first line" \
+		"ls -f recordio dmlc_sample.rec: every record's crc32c" \
+		"ls -f RecordIO" "ls -f auto tells RecordIO"; do
+		pass "$d # SKIP no python3"
+	done
+fi
+# Record i holds "i\n" ten times after a 24-byte header.
+run "$PM" cat --raw -f recordio "$DATA/dmlc_sample.rec"
+if [ "$st" -eq 0 ] && [ "$(tail -c 30 "$tmp/out")" = "$(printf '10\n%.0s' \
+	1 2 3 4 5 6 7 8 9 10)" ]; then
+	pass "cat -f recordio dmlc_sample.rec ends with record 10's text"
+else fail "cat -f recordio dmlc_sample.rec ends with record 10's text"; show; fi
+
+run "$PM" ls -f auto "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+out_is "ls -f auto tells TFRecord" "$tmp/exp"
+
+# ml-io's fixtures: the same 5 records whole and in 4 parts each (joined
+# verbatim, the SageMaker way, which is the default).
+run "$PM" ls -f recordio "$DATA/mlio_complete_records.pr"
+cp "$tmp/out" "$tmp/complete.ls"
+if [ "$st" -eq 0 ] && [ "$(wc -l <"$tmp/complete.ls" | tr -d ' ')" = 5 ] &&
+   [ "$(cut -f 2 "$tmp/complete.ls" | sort -u)" = 48 ]; then
+	pass "ls -f recordio mlio_complete_records.pr: 5 records of 48 bytes"
+else fail "ls -f recordio mlio_complete_records.pr: 5 records of 48 bytes"
+	show; fi
+run "$PM" ls -f recordio "$DATA/mlio_split_records.pr"
+out_is "multipart records join into the same records as the whole ones" \
+	"$tmp/complete.ls"
+run "$PM" ls -f recordio --multipart concat "$DATA/mlio_split_records.pr"
+out_is "--multipart concat is the default" "$tmp/complete.ls"
+run "$PM" ls -f recordio --multipart dmlc "$DATA/mlio_split_records.pr"
+if [ "$st" -eq 0 ] && [ "$(wc -l <"$tmp/out" | tr -d ' ')" = 5 ] &&
+   [ "$(cut -f 2 "$tmp/out" | sort -u)" = 60 ]; then
+	pass "--multipart dmlc puts the magic back: 5 records of 60 bytes"
+else fail "--multipart dmlc puts the magic back: 5 records of 60 bytes"
+	show; fi
+run "$PM" ls -f auto "$DATA/mlio_split_records.pr"
+out_is "ls -f auto on multipart RecordIO" "$tmp/complete.ls"
+# With -f auto, --multipart applies if the stream turns out to be RecordIO.
+run "$PM" ls -f auto --multipart dmlc "$DATA/mlio_split_records.pr"
+if [ "$st" -eq 0 ] && [ "$(cut -f 2 "$tmp/out" | sort -u)" = 60 ]; then
+	pass "ls -f auto --multipart dmlc on RecordIO: records of 60 bytes"
+else fail "ls -f auto --multipart dmlc on RecordIO: records of 60 bytes"
+	show; fi
+run "$PM" ls -f auto --multipart dmlc "$DATA/beam_foo_bar.tfrecord"
+expect "$tmp/exp" '0\t3\t%s\n1\t3\t%s\n' $CRC_FOO $CRC_BAR
+out_is "ls -f auto --multipart dmlc on TFRecord: no effect" "$tmp/exp"
+
+# Part 13 (record 3's first) says "last part" with no record open.
+run "$PM" ls -f recordio "$DATA/mlio_corrupted_split_records.pr"
+err_has "a broken multipart record exits 1 naming record 3 and part 13" 1 \
+	'mlio_corrupted_split_records\.pr' 'record 3\([^0-9]\|$\)' \
+	'part 13\([^0-9]\|$\)'
+head -n 3 "$tmp/complete.ls" >"$tmp/exp"
+out_is "... after listing records 0-2" "$tmp/exp" 1
+
+# ---------------------------------------------------------- compression
+
+# The same 5 records, plain and gzip: reading guesses gzip by default.
+run "$PM" cat "$DATA/tfeco_part-m-00000"
+cp "$tmp/out" "$tmp/tfeco.cat"
+status_is "cat tfeco_part-m-00000 exits 0" 0
+run "$PM" cat "$DATA/tfeco_zipped_part-m-00000.gz"
+out_is "cat of a .gz reads it (compression=auto by default)" \
+	"$tmp/tfeco.cat"
+run "$PM" cat -c gzip "$DATA/tfeco_zipped_part-m-00000.gz"
+out_is "cat -c gzip" "$tmp/tfeco.cat"
+run "$PM" cat -c auto -f auto "$DATA/tfeco_zipped_part-m-00000.gz"
+out_is "cat -c auto -f auto of a .gz" "$tmp/tfeco.cat"
+run "$PM" cat <"$DATA/tfeco_zipped_part-m-00000.gz"
+out_is "cat of gzip on stdin" "$tmp/tfeco.cat"
+run "$PM" cat -c none "$DATA/tfeco_zipped_part-m-00000.gz"
+err_has "cat -c none of a .gz exits 1" 1 'tfeco_zipped_part-m-00000\.gz'
+run "$PM" cat -O compression=none "$DATA/tfeco_zipped_part-m-00000.gz"
+err_has "-O compression=none also turns the guessing off" 1
+run "$PM" count "$DATA/tfx_penguin_eval.gz"
+if [ "$st" -eq 0 ] && [ "$(cut -f 1 "$tmp/out")" = 100 ]; then
+	pass "count tfx_penguin_eval.gz: 100 records written by Beam"
+else fail "count tfx_penguin_eval.gz: 100 records written by Beam"; show; fi
+
+timeout 30 sh -c 'cat "$1" >"$2"' sh "$DATA/tfeco_zipped_part-m-00000.gz" \
+	"$tmp/fifo" &
+wpid=$!
+run timeout 30 "$PM" cat "$tmp/fifo"
+wait "$wpid" || true
+out_is "cat of gzip through a FIFO" "$tmp/tfeco.cat"
+
+# A TFRecord stream whose first bytes happen to look like a zlib header
+# (length 376 = 78 01 ...) must not be taken for zlib, nor one that looks
+# like gzip (length 559903 = 1f 8b 08 00 ...) for gzip.
+for n in 376 559903; do
+	if [ $have_py = yes ]; then
+		py gen $n "$tmp/look$n"
+		run "$PM" write -o "$tmp/look$n.tfrecord" "$tmp/look$n"
+		run "$PM" ls "$tmp/look$n.tfrecord"
+		py ls "$tmp/look$n" >"$tmp/exp"
+		out_is "a TFRecord whose length bytes look compressed ($n)" \
+			"$tmp/exp"
+	else
+		pass "a TFRecord whose length bytes look compressed # SKIP"
+	fi
+done
+
+# ---------------------------------------------------------------- lines
+
+# An empty line, and a last line without its newline.
+run "$PM" count -f lines "$tmp/lines.txt"
+expect "$tmp/exp" '4\t14\n'
+out_is "count -f lines: 4 lines, 14 bytes without newlines" "$tmp/exp"
+run "$PM" cat -f lines "$tmp/lines.txt"
+expect "$tmp/exp" 'alpha\n\nbeta\ngamma\n'
+out_is "cat -f lines gives each line with one newline" "$tmp/exp"
+run "$PM" cat -f TextLine --raw "$tmp/lines.txt"
+expect "$tmp/exp" 'alphabetagamma'
+out_is "cat -f TextLine --raw: the lines without their newlines" "$tmp/exp"
+if [ $have_py = yes ]; then
+	run "$PM" ls -f lines "$tmp/lines.txt"
+	py ls "$tmp/l0" "$tmp/l1" "$tmp/l2" "$tmp/l3" >"$tmp/exp"
+	out_is "ls -f lines: lengths and crc32c of the lines" "$tmp/exp"
+fi
+run "$PM" count -f lines "$tmp/empty"
+expect "$tmp/exp" '0\t0\n'
+out_is "count -f lines of an empty file: 0 0" "$tmp/exp"
+
+printf 'a\r\nb\r\nc' >"$tmp/crlf.txt"
+run "$PM" count -f lines "$tmp/crlf.txt"
+expect "$tmp/exp" '3\t5\n'
+out_is "-f lines keeps the CR of a CRLF by default" "$tmp/exp"
+run "$PM" cat -f lines --strip-cr "$tmp/crlf.txt"
+expect "$tmp/exp" 'a\nb\nc\n'
+out_is "--strip-cr drops the CR before each LF" "$tmp/exp"
+
+if command -v gzip >/dev/null 2>&1; then
+	gzip -c "$tmp/lines.txt" >"$tmp/lines.txt.gz"
+	run "$PM" cat -f lines "$tmp/lines.txt.gz"
+	expect "$tmp/exp" 'alpha\n\nbeta\ngamma\n'
+	out_is "cat -f lines of gzipped text" "$tmp/exp"
+else
+	pass "cat -f lines of gzipped text # SKIP no gzip"
+fi
+
+run "$PM" ls -f auto "$tmp/lines.txt"
+err_has "-f auto does not guess text lines: exit 1" 1 'lines\.txt'
+
+# ------------------------------------------------------ write RecordIO
+
+run "$PM" write -f recordio -o "$tmp/lines.rec" <"$tmp/lines.txt"
+status_is "write -f recordio exits 0" 0
+# 4 headers of 8 bytes, payloads padded to 4: 8 + 0 + 4 + 8.
+if [ "$(wc -c <"$tmp/lines.rec" | tr -d ' ')" = 52 ] &&
+   [ "$(od -An -tx1 -N4 "$tmp/lines.rec" | tr -d ' ')" = 0a23d7ce ]; then
+	pass "write -f recordio: the magic word, 52 bytes"
+else fail "write -f recordio: the magic word, 52 bytes"; fi
+run "$PM" ls "$tmp/lines.tfrecord"
+cp "$tmp/out" "$tmp/lines.ls"
+run "$PM" ls -f recordio "$tmp/lines.rec"
+out_is "ls of the RecordIO lines equals ls of the TFRecord lines" \
+	"$tmp/lines.ls"
+
+run "$PM" write -f recordio -o "$tmp/files.rec" "$tmp/empty" "$tmp/big" \
+	"$DATA/beam_foo.tfrecord"
+status_is "write -f recordio FILE... exits 0" 0
+run "$PM" ls "$tmp/files.tfrecord"
+cp "$tmp/out" "$tmp/files.ls"
+run "$PM" ls -f recordio "$tmp/files.rec"
+out_is "write -f recordio FILE...: ls equal to the TFRecord one" \
+	"$tmp/files.ls"
+run "$PM" cat --raw -f auto "$tmp/files.rec"
+cat "$tmp/empty" "$tmp/big" "$DATA/beam_foo.tfrecord" >"$tmp/exp"
+out_is "write -f recordio FILE... then cat --raw gives the files back" \
+	"$tmp/exp"
+
+# The magic word at offset 0 and at offset 8: dmlc-core cuts the record
+# there, and only a dmlc reader puts it back.
+printf '\n#\327\316abcd\n#\327\316xyz' >"$tmp/magic.bin"
+run "$PM" write -f recordio --multipart dmlc -o "$tmp/magic.rec" \
+	"$tmp/magic.bin"
+status_is "write -f recordio --multipart dmlc exits 0" 0
+run "$PM" cat --raw -f recordio --multipart dmlc "$tmp/magic.rec"
+out_is "... read back with --multipart dmlc: the same bytes" "$tmp/magic.bin"
+run "$PM" cat --raw -f recordio "$tmp/magic.rec"
+if [ "$st" -eq 0 ] && ! cmp -s "$tmp/magic.bin" "$tmp/out"; then
+	pass "... read with concat: different bytes"
+else fail "... read with concat: different bytes"; show; fi
+expect "$tmp/exp" 'abcdxyz'
+out_is "... namely without the magic words" "$tmp/exp"
+run "$PM" write -f recordio -o "$tmp/magic1.rec" "$tmp/magic.bin"
+run "$PM" cat --raw -f recordio "$tmp/magic1.rec"
+out_is "write -f recordio (concat) keeps the magic in one part" \
+	"$tmp/magic.bin"
+
+# ------------------------------------------------- write compressed
+
+run "$PM" write -c gzip -o "$tmp/lines.tfrecord.gz" <"$tmp/lines.txt"
+status_is "write -c gzip exits 0" 0
+if command -v gzip >/dev/null 2>&1; then
+	if gzip -dc "$tmp/lines.tfrecord.gz" >"$tmp/out" 2>"$tmp/err"
+	then st=0; else st=$?; fi
+	out_is "write -c gzip: gzip -dc gives the uncompressed write" \
+		"$tmp/lines.tfrecord"
+else
+	pass "write -c gzip: gzip -dc # SKIP no gzip"
+fi
+run "$PM" cat "$tmp/lines.tfrecord.gz"
+expect "$tmp/exp" 'alpha\n\nbeta\ngamma\n'
+out_is "cat reads what write -c gzip wrote" "$tmp/exp"
+
+run "$PM" write -c zlib -o "$tmp/lines.tfrecord.z" <"$tmp/lines.txt"
+status_is "write -c zlib exits 0" 0
+if [ $have_py = yes ]; then
+	if py unzlib "$tmp/lines.tfrecord.z" "$tmp/out" 2>"$tmp/err"
+	then st=0; else st=$?; fi
+	out_is "write -c zlib: inflating gives the uncompressed write" \
+		"$tmp/lines.tfrecord"
+fi
+run "$PM" cat "$tmp/lines.tfrecord.z"
+out_is "cat reads what write -c zlib wrote" "$tmp/exp"
+run "$PM" cat -c zlib "$tmp/lines.tfrecord.z"
+out_is "cat -c zlib reads it too" "$tmp/exp"
+
+# Compressed input larger than any one read: guessing must not choke on it.
+if command -v gzip >/dev/null 2>&1; then
+	gzip -c "$tmp/big.tfrecord" >"$tmp/big.tfrecord.gz"
+	run "$PM" ls "$tmp/big.tfrecord"
+	cp "$tmp/out" "$tmp/big.ls"
+	run "$PM" ls "$tmp/big.tfrecord.gz"
+	out_is "ls of a 3 MiB gzip TFRecord (compression=auto) equals ls of it" \
+		"$tmp/big.ls"
+else
+	pass "ls of a 3 MiB gzip TFRecord # SKIP no gzip"
+fi
+
+run "$PM" write -f recordio -c gzip -o "$tmp/files.rec.gz" "$tmp/empty" \
+	"$tmp/big" "$DATA/beam_foo.tfrecord"
+run "$PM" ls -f auto "$tmp/files.rec.gz"
+out_is "write -f recordio -c gzip, then ls -f auto" "$tmp/files.ls"
+
+# ------------------------------------------------ format usage errors
+
+run "$PM" ls -f recordio --multipart foo "$DATA/dmlc_sample.rec"
+err_has "--multipart foo: exit 2" 2 'foo'
+run "$PM" ls -f tfrecord --multipart dmlc "$DATA/beam_foo.tfrecord"
+err_has "--multipart with -f tfrecord: exit 2" 2 'multipart'
+run "$PM" ls --multipart dmlc "$DATA/beam_foo.tfrecord"
+err_has "--multipart without -f recordio: exit 2" 2 'multipart'
+run "$PM" ls --multipart dmlc -f lines "$tmp/lines.txt"
+err_has "--multipart with -f lines (given after it): exit 2" 2 'multipart'
+run "$PM" write --multipart dmlc </dev/null
+err_has "write --multipart without -f recordio: exit 2" 2 'multipart'
+run "$PM" cat -f tfrecord --strip-cr "$DATA/beam_foo.tfrecord"
+err_has "--strip-cr with -f tfrecord: exit 2" 2 'strip-cr'
+run "$PM" write -f lines --strip-cr </dev/null
+status_is "write --strip-cr: exit 2" 2
+run "$PM" ls -c bzip2 "$DATA/beam_foo.tfrecord"
+err_has "ls -c bzip2: an unknown compression is a usage error (2)" 2 'bzip2'
+run "$PM" write -c bzip2 </dev/null
+err_has "write -c bzip2: exit 2" 2 'bzip2'
+run "$PM" write -f lines -o "$tmp/x.lines" </dev/null
+err_has "write -f lines: no writer for lines, exit 2" 2 'lines'
+if [ ! -e "$tmp/x.lines" ]; then pass "... and no output file is made"
+else fail "... and no output file is made"; fi
+run "$PM" write -f auto </dev/null
+err_has "write -f auto: exit 2" 2 'auto'
+run "$PM" write -c auto </dev/null
+err_has "write -c auto: exit 2" 2 'auto'
+
 # ------------------------------------------------------------ opening
 
 run "$PM" ls "$tmp/does-not-exist"
@@ -423,7 +721,7 @@ run "$PM" ls -o "$tmp/no-such-dir/out" "$DATA/beam_foo.tfrecord"
 err_has "ls -o into a missing directory exits 1 naming it" 1 'no-such-dir/out'
 
 run "$PM" ls -f recordio "$DATA/beam_foo.tfrecord"
-err_has "-f recordio (not in this build) exits 1" 1
+err_has "-f recordio on a TFRecord file exits 1 naming it" 1 'beam_foo'
 
 run "$PM" ls -f no-such-format "$DATA/beam_foo.tfrecord"
 err_has "an unknown format name is a usage error (2)" 2

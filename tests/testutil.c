@@ -378,6 +378,256 @@ tu_contains(const char *haystack, const char *needle)
 	return n == 0;
 }
 
+/* ------------------------------------------------------------ recordio */
+
+void
+tu_rio_init(tu_rio *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void
+tu_rio_free(tu_rio *s)
+{
+	for (size_t i = 0; i < s->nrec; i++) {
+		free(s->rec[i].concat);
+		free(s->rec[i].dmlc);
+	}
+	free(s->rec);
+	free(s->part_off);
+	free(s->cur.concat);
+	free(s->cur.dmlc);
+	free(s->p);
+	memset(s, 0, sizeof(*s));
+}
+
+static unsigned char *
+rio_grow(tu_rio *s, size_t n)
+{
+	if (s->cap - s->len < n) {
+		size_t cap = s->cap ? s->cap : 256;
+		while (cap - s->len < n)
+			cap *= 2;
+		s->p = xrealloc(s->p, cap);
+		s->cap = cap;
+	}
+	s->len += n;
+	return s->p + s->len - n;
+}
+
+void
+tu_rio_raw(tu_rio *s, const void *p, size_t n)
+{
+	if (n > 0)
+		memcpy(rio_grow(s, n), p, n);
+}
+
+void
+tu_rio_header(tu_rio *s, uint32_t magic, uint32_t lrec)
+{
+	unsigned char *h = rio_grow(s, TU_RIO_HEADER);
+
+	tu_put_le32(h, magic);
+	tu_put_le32(h + 4, lrec);
+}
+
+/* dst[0..*len) += p[0..n) */
+static void
+rio_append(unsigned char **dst, size_t *len, const void *p, size_t n)
+{
+	*dst = xrealloc(*dst, *len + n);
+	if (n > 0)
+		memcpy(*dst + *len, p, n);
+	*len += n;
+}
+
+static void
+rio_push(tu_rio *s, const tu_rio_rec *rec)
+{
+	if (s->nrec == s->reccap) {
+		s->reccap = s->reccap ? 2 * s->reccap : 16;
+		s->rec = xrealloc(s->rec, s->reccap * sizeof(*s->rec));
+	}
+	s->rec[s->nrec++] = *rec;
+}
+
+size_t
+tu_rio_part(tu_rio *s, unsigned cflag, const void *p, size_t len)
+{
+	static const unsigned char magic[4] = {0x0a, 0x23, 0xd7, 0xce};
+	uint64_t off = s->len;
+	size_t pad = (4 - len % 4) % 4;
+	size_t part = s->nparts;
+
+	if (len >= ((size_t)1 << 29) || cflag > 7) {
+		fprintf(stderr, "tu_rio_part: cflag %u length %zu\n", cflag,
+			len);
+		abort();
+	}
+	if (s->nparts == s->partcap) {
+		s->partcap = s->partcap ? 2 * s->partcap : 64;
+		s->part_off = xrealloc(s->part_off,
+				       s->partcap * sizeof(*s->part_off));
+	}
+	s->part_off[s->nparts++] = off;
+	tu_rio_header(s, TU_RIO_MAGIC, (uint32_t)cflag << 29 | (uint32_t)len);
+	tu_rio_raw(s, p, len);
+	memset(rio_grow(s, pad), s->pad_byte, pad);
+
+	if (cflag == TU_RIO_WHOLE && !s->open) {
+		tu_rio_rec rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.offset = off;
+		rec.end = s->len;
+		rec.first_part = part;
+		rec.nparts = 1;
+		rio_append(&rec.concat, &rec.concat_len, p, len);
+		rio_append(&rec.dmlc, &rec.dmlc_len, p, len);
+		rio_push(s, &rec);
+	} else if (cflag == TU_RIO_FIRST && !s->open) {
+		memset(&s->cur, 0, sizeof(s->cur));
+		s->cur.offset = off;
+		s->cur.first_part = part;
+		s->cur.nparts = 1;
+		rio_append(&s->cur.concat, &s->cur.concat_len, p, len);
+		rio_append(&s->cur.dmlc, &s->cur.dmlc_len, p, len);
+		s->open = 1;
+	} else if ((cflag == TU_RIO_MIDDLE || cflag == TU_RIO_LAST) &&
+		   s->open) {
+		s->cur.nparts++;
+		rio_append(&s->cur.concat, &s->cur.concat_len, p, len);
+		rio_append(&s->cur.dmlc, &s->cur.dmlc_len, magic, 4);
+		rio_append(&s->cur.dmlc, &s->cur.dmlc_len, p, len);
+		if (cflag == TU_RIO_LAST) {
+			s->cur.end = s->len;
+			rio_push(s, &s->cur);
+			memset(&s->cur, 0, sizeof(s->cur));
+			s->open = 0;
+		}
+	}
+	return part;
+}
+
+size_t
+tu_rio_add(tu_rio *s, const void *p, size_t len)
+{
+	size_t n = s->nrec;
+
+	tu_rio_part(s, TU_RIO_WHOLE, p, len);
+	if (s->nrec != n + 1) {
+		fprintf(stderr, "tu_rio_add: inside an open record\n");
+		abort();
+	}
+	return n;
+}
+
+size_t
+tu_rio_add_random(tu_rio *s, size_t len, uint64_t seed)
+{
+	unsigned char *tmp = xrealloc(NULL, len);
+	size_t i;
+
+	tu_fill(tmp, len, seed);
+	i = tu_rio_add(s, tmp, len);
+	free(tmp);
+	return i;
+}
+
+size_t
+tu_rio_add_parts(tu_rio *s, const void *p, size_t len, const size_t *lens,
+		 size_t nparts)
+{
+	const unsigned char *b = p;
+	size_t n = s->nrec, done = 0;
+
+	if (nparts < 2 || s->open) {
+		fprintf(stderr, "tu_rio_add_parts: %zu parts\n", nparts);
+		abort();
+	}
+	for (size_t k = 0; k < nparts; k++) {
+		unsigned cflag = k == 0 ? TU_RIO_FIRST :
+				 k + 1 == nparts ? TU_RIO_LAST :
+						   TU_RIO_MIDDLE;
+
+		if (lens[k] > len - done) {
+			fprintf(stderr, "tu_rio_add_parts: lengths overrun\n");
+			abort();
+		}
+		tu_rio_part(s, cflag, b + done, lens[k]);
+		done += lens[k];
+	}
+	if (done != len || s->nrec != n + 1) {
+		fprintf(stderr, "tu_rio_add_parts: lengths do not add up\n");
+		abort();
+	}
+	return n;
+}
+
+size_t
+tu_rio_add_dmlc(tu_rio *s, const void *p, size_t len)
+{
+	static const unsigned char magic[4] = {0x0a, 0x23, 0xd7, 0xce};
+	const unsigned char *b = p;
+	size_t n = s->nrec, dptr = 0;
+
+	if (s->open) {
+		fprintf(stderr, "tu_rio_add_dmlc: inside an open record\n");
+		abort();
+	}
+	/* dmlc-core src/recordio.cc RecordIOWriter::WriteRecord */
+	for (size_t i = 0; i + 4 <= len; i += 4) {
+		if (memcmp(b + i, magic, 4) == 0) {
+			tu_rio_part(s, dptr == 0 ? TU_RIO_FIRST : TU_RIO_MIDDLE,
+				    b + dptr, i - dptr);
+			dptr = i + 4;
+		}
+	}
+	tu_rio_part(s, dptr != 0 ? TU_RIO_LAST : TU_RIO_WHOLE, b + dptr,
+		    len - dptr);
+	if (s->nrec != n + 1 || s->rec[n].dmlc_len != len ||
+	    (len > 0 && memcmp(s->rec[n].dmlc, p, len) != 0)) {
+		fprintf(stderr, "tu_rio_add_dmlc: does not read back\n");
+		abort();
+	}
+	return n;
+}
+
+void
+tu_rio_check_records(const tu_result *res, const tu_rio *s, size_t nrec,
+		     int dmlc)
+{
+	ck_assert_uint_le(nrec, s->nrec);
+	ck_assert_msg(res->n >= nrec,
+		      "got %zu records, expected %zu (rc %d: %s)", res->n, nrec,
+		      res->rc, res->errmsg);
+	for (size_t i = 0; i < nrec; i++) {
+		const tu_got *g = &res->v[i];
+		const tu_rio_rec *want = &s->rec[i];
+		const unsigned char *wp = dmlc ? want->dmlc : want->concat;
+		size_t wlen = dmlc ? want->dmlc_len : want->concat_len;
+
+		ck_assert_msg(g->len == wlen,
+			      "record %zu (%zu parts, %s): length %zu, "
+			      "expected %zu",
+			      i, want->nparts, dmlc ? "dmlc" : "concat", g->len,
+			      wlen);
+		ck_assert_msg(g->len == 0 || memcmp(g->data, wp, g->len) == 0,
+			      "record %zu (%zu bytes, %zu parts, %s): payload "
+			      "differs",
+			      i, g->len, want->nparts,
+			      dmlc ? "dmlc" : "concat");
+		ck_assert_msg(g->index == i, "record %zu: index %llu", i,
+			      (unsigned long long)g->index);
+		ck_assert_msg(g->offset == want->offset,
+			      "record %zu: offset %llu, expected %llu", i,
+			      (unsigned long long)g->offset,
+			      (unsigned long long)want->offset);
+	}
+	ck_assert_msg(res->n == nrec, "got %zu records, expected %zu", res->n,
+		      nrec);
+}
+
 /* ------------------------------------------------------------ files */
 
 char tu_tmpdir[4096];

@@ -2,8 +2,9 @@
 /*
  * Helpers shared by check_tfrecord, check_fifo and check_data: an in-memory
  * TFRecord encoder written from the format description (independent of the
- * library's writer), a chunked memory source for pipemode_open_callback(),
- * a record collector, a temporary directory and a deterministic PRNG.
+ * library's writer), a RecordIO one (used by check_recordio), a chunked
+ * memory source for pipemode_open_callback(), a record collector, a
+ * temporary directory and a deterministic PRNG.
  *
  * Helpers that take a Check assertion (tu_open_src, tu_check_*) must be
  * called from inside a test.
@@ -137,6 +138,77 @@ void tu_check_stats(pipemode_reader *r, uint64_t records,
 		    uint64_t bytes_read);
 /* Case-insensitive substring test. */
 int tu_contains(const char *haystack, const char *needle);
+
+/* ------------------------------------------------------------ recordio */
+
+/* RecordIO framing, from the format: u32 magic, u32 (cflag << 29 | length),
+ * payload, zero padding to a multiple of 4, all little-endian. */
+#define TU_RIO_MAGIC 0xced7230au
+#define TU_RIO_HEADER 8
+enum {
+	TU_RIO_WHOLE = 0,  /* cflag 0: a record in one part */
+	TU_RIO_FIRST = 1,
+	TU_RIO_MIDDLE = 2,
+	TU_RIO_LAST = 3
+};
+
+/* A record of a RecordIO stream as tu_rio built it. */
+typedef struct tu_rio_rec {
+	uint64_t offset;     /* of its first part's magic */
+	uint64_t end;        /* just past its last part's padding */
+	size_t first_part;   /* 0-based number of its first part */
+	size_t nparts;
+	/* The payload as each join gives it (malloc'ed, never NULL):
+	 * concat joins the parts verbatim, dmlc puts the magic word back
+	 * between parts. */
+	unsigned char *concat, *dmlc;
+	size_t concat_len, dmlc_len;
+} tu_rio_rec;
+
+/*
+ * A RecordIO stream being built in memory part by part, remembering where
+ * each part is and what each complete record reads as.  Records are
+ * tracked by the parts' flags as the format defines them; parts that break
+ * the sequence are written as asked and leave the tracking alone (a record
+ * left open is not in rec[]).
+ */
+typedef struct tu_rio {
+	unsigned char *p;
+	size_t len, cap;
+	uint64_t *part_off;  /* offset of each part */
+	size_t nparts, partcap;
+	tu_rio_rec *rec;
+	size_t nrec, reccap;
+	unsigned char pad_byte; /* what padding is made of (default 0) */
+	int open;            /* a record is being assembled */
+	tu_rio_rec cur;      /* ... this one */
+} tu_rio;
+
+void tu_rio_init(tu_rio *s);
+void tu_rio_free(tu_rio *s);
+/* Append one part: magic, lrec = cflag << 29 | len, payload, padding.
+ * Returns its 0-based number. */
+size_t tu_rio_part(tu_rio *s, unsigned cflag, const void *p, size_t len);
+/* Append a part header with any magic and lrec word, and nothing else. */
+void tu_rio_header(tu_rio *s, uint32_t magic, uint32_t lrec);
+void tu_rio_raw(tu_rio *s, const void *p, size_t n);
+/* A record in one part (cflag 0); returns its index. */
+size_t tu_rio_add(tu_rio *s, const void *p, size_t len);
+size_t tu_rio_add_random(tu_rio *s, size_t len, uint64_t seed);
+/* A record cut into nparts parts of the given lengths (which must add up
+ * to len; nparts >= 2), flagged first, middle..., last; returns its
+ * index. */
+size_t tu_rio_add_parts(tu_rio *s, const void *p, size_t len,
+			const size_t *lens, size_t nparts);
+/* A record written as dmlc-core's RecordIOWriter does: cut where the magic
+ * word stands at a 4-byte-aligned offset, dropping it.  In dmlc mode it
+ * reads back as p[0..len); in concat mode without those magic words. */
+size_t tu_rio_add_dmlc(tu_rio *s, const void *p, size_t len);
+
+/* Assert that res holds the first nrec records of s, as read in dmlc mode
+ * (dmlc != 0) or concat mode: bytes, indices and offsets. */
+void tu_rio_check_records(const tu_result *res, const tu_rio *s, size_t nrec,
+			  int dmlc);
 
 /* ------------------------------------------------------------ files */
 

@@ -6,6 +6,9 @@
  * that the API is enough for a real program.  Output is streamed: whatever
  * was printed before an error stays printed, so `pipemode ls` on a damaged
  * stream shows every good record before the damage.
+ *
+ * The tool is for looking at files, so reading defaults to compression=auto
+ * (a .gz just works), unlike the library, whose default stays none.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,11 +29,15 @@
 /* Exit statuses, documented in --help. */
 enum {
 	ST_OK = 0,
-	ST_ERROR = 1, /* bad data, I/O error, unsupported format */
+	ST_ERROR = 1, /* bad data, I/O error, a format this build lacks */
 	ST_USAGE = 2  /* the command line is wrong */
 };
 
 enum command { CMD_LS, CMD_COUNT, CMD_CAT, CMD_WRITE };
+
+/* The formats the tool knows something about; FMT_OTHER is any other name,
+ * left to the library to accept or refuse. */
+enum format { FMT_TFRECORD, FMT_RECORDIO, FMT_LINES, FMT_AUTO, FMT_OTHER };
 
 #if defined(__GNUC__)
 #define PM_NORETURN __attribute__((noreturn))
@@ -50,7 +58,8 @@ static const struct {
 } commands[] = {
 	[CMD_LS] = { "ls", "[OPTION]... [PATH|-]",
 		     "one line per record: INDEX<TAB>LENGTH<TAB>CRC32C\n"
-		     "          (CRC32C of the payload, unmasked, 8 hex digits)" },
+		     "          (CRC32C of the payload, unmasked, 8 hex digits,\n"
+		     "          whatever the format)" },
 	[CMD_COUNT] = { "count", "[OPTION]... [PATH|-]",
 			"one line: RECORDS<TAB>PAYLOAD_BYTES" },
 	[CMD_CAT] = { "cat", "[OPTION]... [PATH|-]",
@@ -66,10 +75,19 @@ static const struct {
 #define OUT_BUFFER_SIZE (1u << 20)
 
 /* Long options without a short form. */
-enum { OPT_NO_VERIFY = 256, OPT_RAW, OPT_VERSION };
+enum {
+	OPT_NO_VERIFY = 256,
+	OPT_RAW,
+	OPT_VERSION,
+	OPT_MULTIPART,
+	OPT_STRIP_CR
+};
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
+	{ "compression", required_argument, NULL, 'c' },
+	{ "multipart", required_argument, NULL, OPT_MULTIPART },
+	{ "strip-cr", no_argument, NULL, OPT_STRIP_CR },
 	{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
 	{ "option", required_argument, NULL, 'O' },
 	{ "output", required_argument, NULL, 'o' },
@@ -81,9 +99,10 @@ static const struct option long_options[] = {
 };
 /* The leading ':' makes getopt report a missing argument as ':' and keeps it
  * quiet, so that every usage message has the same shape. */
-static const char short_options[] = ":f:O:o:0h";
+static const char short_options[] = ":f:c:O:o:0h";
 
-/* The library's option string, built from -f, --no-verify and -O. */
+/* The library's option string, built from -f, -c, --multipart, --strip-cr,
+ * --no-verify and -O, in the order given. */
 struct strbuf {
 	char *s;
 	size_t len, cap;
@@ -94,6 +113,11 @@ struct cli {
 	struct strbuf opts;
 	int named;         /* a name= option was given: keep it */
 	const char *name;  /* its value, for the tool's own messages */
+	const char *format;      /* the last format= given (-f or -O), or NULL */
+	int compression_set;     /* a compression= was given (-c or -O) */
+	const char *compression; /* its value */
+	const char *multipart;   /* --multipart, for the checks after parsing */
+	int strip_cr;            /* --strip-cr was given */
 	const char *output;
 	int separator;     /* byte after each cat payload, or -1 for none */
 	int separator_set; /* which option set it, to refuse both */
@@ -160,7 +184,41 @@ add_option(struct cli *c, const char *key, size_t keylen, const char *value)
 	if (keylen == 4 && memcmp(key, "name", 4) == 0) {
 		c->named = 1;
 		c->name = value;
+	} else if (keylen == 6 && memcmp(key, "format", 6) == 0) {
+		c->format = value;
+	} else if (keylen == 11 && memcmp(key, "compression", 11) == 0) {
+		c->compression_set = 1;
+		c->compression = value;
 	}
+}
+
+/* Compares a value as the library will see it: without surrounding blanks
+ * and, for format names, without regard to case. */
+static int
+value_is(const char *value, const char *name)
+{
+	size_t n;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	n = strlen(value);
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	return n == strlen(name) && strncasecmp(value, name, n) == 0;
+}
+
+static enum format
+format_of(const char *name)
+{
+	if (name == NULL || value_is(name, "tfrecord"))
+		return FMT_TFRECORD;
+	if (value_is(name, "recordio"))
+		return FMT_RECORDIO;
+	if (value_is(name, "lines") || value_is(name, "textline"))
+		return FMT_LINES;
+	if (value_is(name, "auto"))
+		return FMT_AUTO;
+	return FMT_OTHER;
 }
 
 /* The options for a source or sink the tool opened itself, named as the user
@@ -220,11 +278,13 @@ static void
 print_help(int cmd)
 {
 	size_t i;
+	int reads = cmd != CMD_WRITE;
 
 	print_usage_lines(stdout, cmd);
-	fputs("Read and write SageMaker Pipe Mode record streams (TFRecord),\n"
-	      "checking every CRC32C.  PATH may be a file or a FIFO; - or no "
-	      "PATH\nmeans stdin.\n\n",
+	fputs("Read and write SageMaker Pipe Mode record streams (TFRecord,\n"
+	      "RecordIO, text lines; plain, gzip or zlib), checking every "
+	      "CRC32C.\nPATH may be a file or a FIFO; - or no PATH means "
+	      "stdin.\n\n",
 	      stdout);
 	if (cmd < 0)
 		fputs("Commands:\n", stdout);
@@ -233,30 +293,71 @@ print_help(int cmd)
 			printf("  %-7s %s\n", commands[i].name,
 			       commands[i].what);
 	fputs("\nOptions:\n"
-	      "  -f, --format NAME     stream format, passed as format=NAME "
-	      "(tfrecord)\n",
+	      "  -f, --format NAME       record format (default tfrecord):\n"
+	      "                            tfrecord  TensorFlow TFRecord\n"
+	      "                            recordio  MXNet/SageMaker "
+	      "RecordIO\n",
 	      stdout);
-	if (cmd != CMD_WRITE)
-		fputs("      --no-verify       do not check payload CRC32Cs "
+	if (reads)
+		fputs("                            lines     text, one record "
+		      "per line\n"
+		      "                            auto      tfrecord or "
+		      "recordio, told from\n"
+		      "                                      the data\n",
+		      stdout);
+	if (cmd < 0)
+		fputs("                          (lines and auto: reading "
+		      "only)\n"
+		      "  -c, --compression NAME  none, gzip or zlib; reading "
+		      "also takes auto:\n"
+		      "                          gzip or zlib told from the "
+		      "data, else none.\n"
+		      "                          Default: auto when reading, "
+		      "none when writing\n",
+		      stdout);
+	else if (reads)
+		fputs("  -c, --compression NAME  none, gzip, zlib or auto "
+		      "(default): gzip or\n"
+		      "                          zlib told from the data, "
+		      "else none\n",
+		      stdout);
+	else
+		fputs("  -c, --compression NAME  none (default), gzip or "
+		      "zlib\n",
+		      stdout);
+	fputs("      --multipart CONV    recordio: how a record's parts "
+	      "join: concat\n"
+	      "                          (default; SageMaker, AWS ml-io: "
+	      "verbatim) or\n"
+	      "                          dmlc (MXNet dmlc-core: cut at a "
+	      "4-byte-aligned\n"
+	      "                          magic word, which goes back between "
+	      "parts)\n",
+	      stdout);
+	if (reads)
+		fputs("      --strip-cr          lines: drop a '\\r' before "
+		      "each '\\n'\n"
+		      "      --no-verify         do not check payload CRC32Cs "
 		      "(verify_crc=0)\n",
 		      stdout);
-	fputs("  -O, --option KEY=VAL  any library option, e.g. "
+	fputs("  -O, --option KEY=VAL    any library option, e.g. "
 	      "skip_corrupt=5 or\n"
-	      "                        max_record_size=1G; repeatable\n"
-	      "  -o, --output FILE     write to FILE instead of stdout\n",
+	      "                          max_record_size=1G; repeatable\n"
+	      "  -o, --output FILE       write to FILE instead of stdout\n",
 	      stdout);
 	if (cmd < 0 || cmd == CMD_CAT)
-		fputs("      --raw             cat: nothing after each "
+		fputs("      --raw               cat: nothing after each "
 		      "payload\n"
-		      "  -0, --null            cat: a NUL byte after each "
+		      "  -0, --null              cat: a NUL byte after each "
 		      "payload\n",
 		      stdout);
-	fputs("  -h, --help            print this help\n"
-	      "      --version         print the version\n\n"
-	      "Exit status: 0 on success; 1 on bad data, an I/O error or a "
+	fputs("  -h, --help              print this help\n"
+	      "      --version           print the version\n\n",
+	      stdout);
+	fputs("Exit status: 0 on success; 1 on bad data, an I/O error or a "
 	      "format\nthis build cannot read (records printed before the "
-	      "error stay\nprinted); 2 on a usage error, including an option "
-	      "or format\nname the library does not know.\n",
+	      "error stay\nprinted); 2 on a usage error, including an option, "
+	      "format or\ncompression name the library does not know.\n",
 	      stdout);
 }
 
@@ -319,6 +420,51 @@ print_version(void)
 	printf("pipemode (libpipemode) %s\n", pipemode_version_string());
 }
 
+/* The combinations the library would take, or refuse later with a message
+ * about its own option names: options of one format with another format,
+ * and what only a reader can do asked of a writer.  Checked once all options
+ * are in, since the format may come after them. */
+static void
+check_options(struct cli *c)
+{
+	enum format fmt = format_of(c->format);
+
+	if (c->cmd == CMD_WRITE) {
+		if (fmt == FMT_LINES)
+			usage_error(c->cmd,
+				    "-f %s: there is no writer for text lines "
+				    "(write makes tfrecord or recordio; "
+				    "`pipemode cat` prints lines)",
+				    c->format);
+		if (fmt == FMT_AUTO)
+			usage_error(c->cmd, "%s",
+				    "-f auto is for reading: say which format "
+				    "to write (tfrecord or recordio)");
+		if (c->compression_set && value_is(c->compression, "auto"))
+			usage_error(c->cmd, "%s",
+				    "-c auto is for reading: say which "
+				    "compression to write (none, gzip or "
+				    "zlib)");
+	}
+	/* With -f auto the stream may turn out to be RecordIO. */
+	if (c->multipart != NULL && fmt != FMT_RECORDIO &&
+	    !(fmt == FMT_AUTO && c->cmd != CMD_WRITE))
+		usage_error(c->cmd,
+			    "--multipart is an option of -f recordio, not of "
+			    "-f %s%s",
+			    c->format != NULL ? c->format : "tfrecord",
+			    c->format != NULL ? "" : " (the default)");
+	if (c->strip_cr && fmt != FMT_LINES)
+		usage_error(c->cmd,
+			    "--strip-cr is an option of -f lines, not of -f "
+			    "%s%s",
+			    c->format != NULL ? c->format : "tfrecord",
+			    c->format != NULL ? "" : " (the default)");
+	/* The tool's default, not the library's: see the top of the file. */
+	if (c->cmd != CMD_WRITE && !c->compression_set)
+		add_option(c, "compression", 11, "auto");
+}
+
 static void
 parse_options(struct cli *c, int argc, char **argv)
 {
@@ -334,6 +480,31 @@ parse_options(struct cli *c, int argc, char **argv)
 		switch (ch) {
 		case 'f':
 			add_option(c, "format", 6, optarg);
+			break;
+		case 'c':
+			add_option(c, "compression", 11, optarg);
+			break;
+		case OPT_MULTIPART:
+			/* Checked here rather than left to the library, to
+			 * name the tool's option rather than the library's. */
+			if (value_is(optarg, "concat"))
+				c->multipart = "concat";
+			else if (value_is(optarg, "dmlc"))
+				c->multipart = "dmlc";
+			else
+				usage_error(c->cmd,
+					    "--multipart '%s': expected concat "
+					    "or dmlc",
+					    optarg);
+			add_option(c, "recordio_multipart", 18, c->multipart);
+			break;
+		case OPT_STRIP_CR:
+			if (c->cmd == CMD_WRITE)
+				usage_error(c->cmd, "%s",
+					    "--strip-cr is an option of reading "
+					    "lines");
+			c->strip_cr = 1;
+			add_option(c, "strip_cr", 8, "1");
 			break;
 		case OPT_NO_VERIFY:
 			if (c->cmd == CMD_WRITE)
@@ -400,6 +571,7 @@ parse_options(struct cli *c, int argc, char **argv)
 	if (c->cmd != CMD_WRITE && c->nargs > 1)
 		usage_error(c->cmd, "extra operand '%s' (one PATH at most)",
 			    c->args[1]);
+	check_options(c);
 }
 
 /* ------------------------------------------------------------- reading */
