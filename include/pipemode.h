@@ -51,6 +51,9 @@
  *                        pipe alone).  Refusals are ignored.
  *   name=TEXT            how the source is named in error messages (default:
  *                        the path, "fd N" or "callback").
+ *   timing=BOOL          measure the time spent inside pipemode_next
+ *                        (pipemode_stats.library_ns; default 0).
+ *   pipemode_open() takes channel options too: see there.
  *   Options of one format (an error with another format):
  *   recordio_multipart=concat|dmlc
  *                        how the parts of a multipart RecordIO record join:
@@ -125,7 +128,9 @@ PIPEMODE_API const char *pipemode_version_string(void);
 	XX(ECRC, -8, "record payload crc32c mismatch")                         \
 	XX(ETOOBIG, -9, "record larger than max_record_size")                  \
 	XX(ESTATE, -10, "the handle failed to open and can only be closed")    \
-	XX(EFORMAT, -11, "cannot tell the format or compression of the stream")
+	XX(EFORMAT, -11, "cannot tell the format or compression of the stream") \
+	XX(ETIMEDOUT, -12, "timed out waiting for a channel's FIFO or writer") \
+	XX(ECONFIG, -13, "bad channel configuration or state file")
 
 enum pipemode_code {
 #define PIPEMODE_XX_ENUM_(name, value, msg) PIPEMODE_##name = value,
@@ -145,6 +150,50 @@ PIPEMODE_API const char *pipemode_code_name(int code);
 /* ----------------------------------------------------------------- reader */
 
 typedef struct pipemode_reader pipemode_reader;
+
+/*
+ * Open the next pass (epoch) over a SageMaker channel, as a training
+ * program in Pipe Mode sees it: <pipe_dir>/<channel>_<N>.
+ *
+ *  - channel must match SageMaker's rule [A-Za-z0-9._-]{1,64} and not be
+ *    "." or "..": nothing else can reach outside the pipe directory
+ *    (PIPEMODE_EINVAL).
+ *  - N comes from a counter shared by every reader of the channel in every
+ *    process: the file <state_dir>/.<channel>-pipe_mode-state (ASCII
+ *    decimal), read and advanced atomically under flock() on
+ *    <state_dir>/.<channel>-pipe_mode-lock.  These are the files AWS's
+ *    PipeModeDataset uses, so the two stay in step on one channel.  The state
+ *    directory is created if missing; the files are created 0644 (less the
+ *    umask) and never followed through symlinks.  Option epoch=N opens epoch
+ *    N without touching the counter.
+ *  - A FIFO that does not exist yet, and a FIFO whose writer has not come
+ *    (or has sent nothing yet), are waited for up to open_timeout seconds;
+ *    then PIPEMODE_ETIMEDOUT naming the path.  A regular file in its place
+ *    is read like the FIFO.
+ *  - File and FastFile mode (the config says so, or <pipe_dir>/<channel> is
+ *    a directory): each open is one pass over the files under
+ *    <pipe_dir>/<channel>/, recursively, in sorted order (byte order of
+ *    their paths), each framed on its own, with compression detected per
+ *    file when compression=auto.  Record indexes and byte offsets are then
+ *    those within the current file, which messages name.  The epoch counter
+ *    advances the same way.
+ *  - <config_dir>/inputdataconfig.json, when present, must name the channel
+ *    (else PIPEMODE_ECONFIG); its TrainingInputMode chooses Pipe or File
+ *    reading, and RecordWrapperType "RecordIO" makes format=recordio the
+ *    default.  A malformed file is PIPEMODE_ECONFIG.
+ * Options (besides every reader option):
+ *   pipe_dir=DIR       default $PIPEMODE_PIPE_DIR, else /opt/ml/input/data
+ *   state_dir=DIR      default $PIPEMODE_STATE_DIR, else /opt/ml/pipe_state
+ *   config_dir=DIR     default $PIPEMODE_CONFIG_DIR, else /opt/ml/input/config
+ *   epoch=N            open this epoch; the counter is left alone
+ *   open_timeout=SECS  default 120; fractions allowed; 0 fails at once
+ * These options are errors with the other open functions.
+ * Returns PIPEMODE_OK, PIPEMODE_EINVAL, PIPEMODE_EOPTION, PIPEMODE_ECONFIG,
+ * PIPEMODE_ETIMEDOUT, PIPEMODE_EIO (a state or pipe file could not be
+ * used; the message says which and why) or PIPEMODE_ENOMEM.  Since 1.0.
+ */
+PIPEMODE_API int pipemode_open(pipemode_reader **r, const char *channel,
+			       const char *options);
 
 /*
  * Open a reader on a file or FIFO.  The file is opened with O_CLOEXEC and
@@ -239,6 +288,15 @@ PIPEMODE_API uint64_t pipemode_record_index(const pipemode_reader *r);
 PIPEMODE_API uint64_t pipemode_byte_offset(const pipemode_reader *r);
 
 /*
+ * The name of what the reader is reading now, as messages give it: the
+ * path, "fd N", "callback", the channel's FIFO, in File mode the current
+ * file, or the name option.  So a program that rejects a record can say
+ * where it came from.  Owned by the reader, valid until the next call on
+ * it; "" for a NULL handle.  Since 1.0.
+ */
+PIPEMODE_API const char *pipemode_source_name(const pipemode_reader *r);
+
+/*
  * Counters of a reader.  Set size to sizeof(pipemode_stats) before the call:
  * fields added in later releases go at the end, and the library fills only
  * what the caller's size covers.
@@ -251,6 +309,16 @@ typedef struct pipemode_stats {
 	uint64_t bytes_read;     /* bytes taken from the source */
 	uint64_t read_calls;     /* read() calls (or callback calls) made */
 	uint64_t read_wait_ns;   /* time spent inside those calls */
+	uint64_t library_ns;     /* time inside pipemode_next other than
+				    read_wait_ns; measured only with the
+				    option timing=1 (it costs two clock
+				    reads a record), else 0 */
+	uint64_t open_wait_ns;   /* time pipemode_open waited for the FIFO
+				    and its writer */
+	int64_t epoch;           /* the channel epoch read; -1 when the
+				    reader is not on a channel */
+	uint64_t files;          /* files opened so far (File mode: one a
+				    file) */
 } pipemode_stats;
 
 /* Fill *st (see above).  Returns PIPEMODE_OK, or PIPEMODE_EINVAL if r or st

@@ -142,6 +142,51 @@ ssize_t pm_source_read(pm_source *src, void *buf, size_t len);
 /* On a FIFO, ask for a pipe of at least size bytes; refusals are ignored. */
 void pm_source_grow_pipe(int fd, uint64_t size);
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t pm_now_ns(void);
+
+/* ------------------------------------------------------------- channels */
+
+#define PM_DEFAULT_OPEN_TIMEOUT 120.0
+
+/* The options only pipemode_open takes; NULL/-1: not given. */
+struct pm_channel_options {
+	char *pipe_dir;
+	char *state_dir;
+	char *config_dir;
+	int64_t epoch;
+	double open_timeout;
+};
+
+/* Parse one channel option into co (channel.c). */
+int pm_channel_option(struct pm_channel_options *co, const char *key,
+		      const char *value, char *msg, size_t msgsize);
+
+/*
+ * The reader as channel.c drives it: allocate; allow channel options;
+ * parse the options; perhaps change the default format; prepare framers and
+ * buffer; then attach a descriptor or a File-mode list of files.  Each
+ * failing step leaves the message in the handle and returns the code.
+ */
+pipemode_reader *pm_reader_alloc(void);
+void pm_reader_allow_channel(pipemode_reader *r);
+int pm_reader_parse(pipemode_reader *r, const char *options,
+		    const char *def_name);
+struct pm_channel_options *pm_reader_channel(pipemode_reader *r);
+int pm_reader_format_given(const pipemode_reader *r);
+int pm_reader_set_format(pipemode_reader *r, const char *name);
+int pm_reader_prepare(pipemode_reader *r);
+int pm_reader_open_failed(pipemode_reader *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *pm_reader_name(const pipemode_reader *r);
+/* Name the source in messages, unless the option name did. */
+int pm_reader_set_name(pipemode_reader *r, const char *name);
+int pm_reader_attach_fd(pipemode_reader *r, int fd, int owns_fd);
+/* Takes the array and its strings (malloc'd); opens the first file. */
+int pm_reader_set_files(pipemode_reader *r, char **files, size_t nfiles);
+void pm_reader_set_epoch(pipemode_reader *r, int64_t epoch,
+			 uint64_t wait_ns);
+
 /* ------------------------------------------------------------ filters */
 
 /* A byte-to-byte stage between the source and the framer: zlib or gzip. */

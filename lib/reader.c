@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,8 +63,12 @@ struct pipemode_reader {
 	int src_eof;            /* no more bytes will come into the buffer */
 	char *name;             /* for messages */
 
-	int compression;        /* option; AUTO until decided */
-	int format_auto;        /* format=auto: framer chosen on first call */
+	int compression_opt;    /* option compression, for every new file */
+	int compression;        /* this file's; AUTO until decided */
+	int format_auto_opt;    /* option format=auto */
+	pipemode_framer_ops format_ops; /* option format, unless auto */
+	int format_given;       /* an option named the format */
+	int format_auto;        /* framer still to be chosen from the bytes */
 	struct framer framer;   /* ops.name NULL until chosen */
 	struct framer candidates[MAX_CANDIDATES];
 	size_t ncandidates;
@@ -84,7 +90,17 @@ struct pipemode_reader {
 	uint64_t cur_index;     /* what pipemode_record_index reports */
 	uint64_t cur_offset;
 
-	uint64_t records, payload_bytes, skipped;
+	/* Channels (pipemode_open) and File mode. */
+	int is_channel;         /* channel options are allowed */
+	int name_given;         /* option name: messages keep it */
+	struct pm_channel_options chan;
+	char **files;           /* File mode: the pass's files, in order */
+	size_t nfiles, next_file;
+
+	int timing;             /* option timing: measure library_ns */
+	uint64_t records, payload_bytes, skipped, library_ns;
+	uint64_t open_wait_ns, nfiles_opened;
+	int64_t epoch;
 	char detail[PM_DETAIL_SIZE];
 	char msg[PM_MSG_SIZE];
 };
@@ -101,13 +117,14 @@ reader_option(void *ctx, const char *key, const char *value, char *msg,
 	int rc;
 
 	if (strcmp(key, "format") == 0) {
+		r->format_given = 1;
 		if (strcasecmp(value, "auto") == 0) {
-			r->format_auto = 1;
+			r->format_auto_opt = 1;
 			return PIPEMODE_OK;
 		}
-		rc = pm_framer_lookup(value, &r->framer.ops, msg, msgsize);
+		rc = pm_framer_lookup(value, &r->format_ops, msg, msgsize);
 		if (rc == PIPEMODE_OK)
-			r->format_auto = 0;
+			r->format_auto_opt = 0;
 		return rc;
 	}
 	if (strcmp(key, "compression") == 0) {
@@ -119,7 +136,7 @@ reader_option(void *ctx, const char *key, const char *value, char *msg,
 				  value);
 			return PIPEMODE_EOPTION;
 		}
-		r->compression = kind;
+		r->compression_opt = kind;
 		return PIPEMODE_OK;
 	}
 	if (strcmp(key, "verify_crc") == 0)
@@ -146,8 +163,25 @@ reader_option(void *ctx, const char *key, const char *value, char *msg,
 	if (strcmp(key, "pipe_size") == 0)
 		return pm_option_size(key, value, 0, (uint64_t)1 << 30,
 				      &r->pipe_size, msg, msgsize);
-	if (strcmp(key, "name") == 0)
+	if (strcmp(key, "name") == 0) {
+		r->name_given = 1;
 		return PIPEMODE_OK; /* taken by pm_options_name */
+	}
+	if (strcmp(key, "timing") == 0)
+		return pm_option_bool(key, value, &r->timing, msg, msgsize);
+	if (strcmp(key, "pipe_dir") == 0 || strcmp(key, "state_dir") == 0 ||
+	    strcmp(key, "config_dir") == 0 || strcmp(key, "epoch") == 0 ||
+	    strcmp(key, "open_timeout") == 0) {
+		if (!r->is_channel) {
+			pm_format(msg, msgsize,
+				  "option '%s': applies to channels "
+				  "(pipemode_open), not to a path or "
+				  "descriptor",
+				  key);
+			return PIPEMODE_EOPTION;
+		}
+		return pm_channel_option(&r->chan, key, value, msg, msgsize);
+	}
 
 	/* Not the reader's: keep it for the framer, which is known only once
 	 * every option is read. */
@@ -238,8 +272,8 @@ apply_framer_options(pipemode_reader *r, struct framer *frs, size_t n)
 
 /* ------------------------------------------------------------ open/close */
 
-static pipemode_reader *
-reader_alloc(void)
+pipemode_reader *
+pm_reader_alloc(void)
 {
 	pipemode_reader *r = calloc(1, sizeof(*r));
 
@@ -248,13 +282,28 @@ reader_alloc(void)
 	r->state = READER_BROKEN;
 	r->error = PIPEMODE_ESTATE;
 	r->src.fd = -1;
-	r->compression = PM_COMPRESSION_NONE;
+	r->compression_opt = PM_COMPRESSION_NONE;
 	r->framer_cfg.size = sizeof(r->framer_cfg);
 	r->framer_cfg.verify_crc = 1;
 	r->framer_cfg.max_record_size = DEFAULT_MAX_RECORD;
 	r->buffer_size = DEFAULT_BUFFER_SIZE;
 	r->pipe_size = DEFAULT_PIPE_SIZE;
+	r->chan.epoch = -1;
+	r->chan.open_timeout = PM_DEFAULT_OPEN_TIMEOUT;
+	r->epoch = -1;
 	return r;
+}
+
+void
+pm_reader_allow_channel(pipemode_reader *r)
+{
+	r->is_channel = 1;
+}
+
+struct pm_channel_options *
+pm_reader_channel(pipemode_reader *r)
+{
+	return &r->chan;
 }
 
 /* Fail an open: the handle stays, to carry the message. */
@@ -266,12 +315,40 @@ open_failed(pipemode_reader *r, int code)
 	return code;
 }
 
-/*
- * Parse options, name the source and set up the framer (or the candidates
- * of format=auto) and the buffer.
- */
-static int
-reader_setup(pipemode_reader *r, const char *options, const char *def_name)
+int
+pm_reader_open_failed(pipemode_reader *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	return open_failed(r, code);
+}
+
+const char *
+pm_reader_name(const pipemode_reader *r)
+{
+	return r->name;
+}
+
+int
+pm_reader_set_name(pipemode_reader *r, const char *name)
+{
+	char *copy;
+
+	if (r->name_given)
+		return PIPEMODE_OK;
+	copy = strdup(name);
+	if (copy == NULL)
+		return PIPEMODE_ENOMEM;
+	free(r->name);
+	r->name = copy;
+	return PIPEMODE_OK;
+}
+
+int
+pm_reader_parse(pipemode_reader *r, const char *options, const char *def_name)
 {
 	int rc;
 
@@ -280,7 +357,7 @@ reader_setup(pipemode_reader *r, const char *options, const char *def_name)
 		pm_format(r->msg, sizeof(r->msg), "out of memory");
 		return open_failed(r, PIPEMODE_ENOMEM);
 	}
-	rc = pm_framer_lookup("tfrecord", &r->framer.ops, r->detail,
+	rc = pm_framer_lookup("tfrecord", &r->format_ops, r->detail,
 			      sizeof(r->detail));
 	if (rc == PIPEMODE_OK)
 		rc = pm_options_parse(options, reader_option, r, r->detail,
@@ -290,27 +367,75 @@ reader_setup(pipemode_reader *r, const char *options, const char *def_name)
 			  r->detail);
 		return open_failed(r, rc);
 	}
+	return PIPEMODE_OK;
+}
 
+int
+pm_reader_format_given(const pipemode_reader *r)
+{
+	return r->format_given;
+}
+
+int
+pm_reader_set_format(pipemode_reader *r, const char *name)
+{
+	int rc = pm_framer_lookup(name, &r->format_ops, r->detail,
+				  sizeof(r->detail));
+
+	if (rc != PIPEMODE_OK) {
+		pm_format(r->msg, sizeof(r->msg), "%s: %s", r->name,
+			  r->detail);
+		return open_failed(r, rc);
+	}
+	r->format_auto_opt = 0;
+	return PIPEMODE_OK;
+}
+
+/*
+ * The framer (or the candidates of format=auto) for a stream about to
+ * start, with the framer options applied.  At open, and again for each file
+ * of a File-mode pass: each file is framed on its own.
+ */
+static int
+make_framers(pipemode_reader *r)
+{
+	size_t i;
+	int rc;
+
+	framer_destroy(&r->framer);
+	for (i = 0; i < r->ncandidates; i++)
+		framer_destroy(&r->candidates[i]);
+	r->ncandidates = 0;
+	memset(&r->framer, 0, sizeof(r->framer));
+
+	r->format_auto = r->format_auto_opt;
 	if (r->format_auto) {
 		pipemode_framer_ops ops[MAX_CANDIDATES];
-		size_t i, n = pm_framer_sniffers(ops, MAX_CANDIDATES);
-		r->ncandidates = n < MAX_CANDIDATES ? n : MAX_CANDIDATES;
-		for (i = 0; i < r->ncandidates; i++) {
+		size_t n = pm_framer_sniffers(ops, MAX_CANDIDATES);
+		n = n < MAX_CANDIDATES ? n : MAX_CANDIDATES;
+		for (i = 0; i < n; i++) {
 			r->candidates[i].ops = ops[i];
 			rc = framer_create(r, &r->candidates[i]);
 			if (rc != PIPEMODE_OK)
-				return open_failed(r, rc);
+				return rc;
+			r->ncandidates++;
 		}
-		rc = apply_framer_options(r, r->candidates, r->ncandidates);
-		memset(&r->framer, 0, sizeof(r->framer));
-	} else {
-		rc = framer_create(r, &r->framer);
-		if (rc == PIPEMODE_OK)
-			rc = apply_framer_options(r, &r->framer, 1);
+		return apply_framer_options(r, r->candidates, r->ncandidates);
 	}
+	r->framer.ops = r->format_ops;
+	rc = framer_create(r, &r->framer);
+	if (rc == PIPEMODE_OK)
+		rc = apply_framer_options(r, &r->framer, 1);
+	return rc;
+}
+
+int
+pm_reader_prepare(pipemode_reader *r)
+{
+	int rc = make_framers(r);
+
 	if (rc != PIPEMODE_OK)
 		return open_failed(r, rc);
-
 	r->buf = malloc(r->buffer_size);
 	if (r->buf == NULL) {
 		pm_format(r->msg, sizeof(r->msg),
@@ -319,9 +444,87 @@ reader_setup(pipemode_reader *r, const char *options, const char *def_name)
 		return open_failed(r, PIPEMODE_ENOMEM);
 	}
 	r->cap = r->buffer_size;
+	r->compression = r->compression_opt;
 	r->state = READER_OPEN;
 	r->error = PIPEMODE_OK;
 	return PIPEMODE_OK;
+}
+
+static int
+reader_setup(pipemode_reader *r, const char *options, const char *def_name)
+{
+	int rc = pm_reader_parse(r, options, def_name);
+
+	return rc != PIPEMODE_OK ? rc : pm_reader_prepare(r);
+}
+
+int
+pm_reader_attach_fd(pipemode_reader *r, int fd, int owns_fd)
+{
+	r->src.fd = fd;
+	r->src.owns_fd = owns_fd;
+	r->nfiles_opened++;
+	pm_source_grow_pipe(fd, r->pipe_size);
+	return PIPEMODE_OK;
+}
+
+void
+pm_reader_set_epoch(pipemode_reader *r, int64_t epoch, uint64_t wait_ns)
+{
+	r->epoch = epoch;
+	r->open_wait_ns = wait_ns;
+}
+
+/* Start reading the next file of a File-mode pass: a stream of its own. */
+static int
+open_next_file(pipemode_reader *r)
+{
+	const char *path = r->files[r->next_file++];
+	int fd, rc;
+
+	if (r->src.owns_fd && r->src.fd >= 0)
+		close(r->src.fd);
+	r->src.fd = -1;
+	pm_filter_destroy(r->filter);
+	r->filter = NULL;
+	r->compression = r->compression_opt;
+	r->pos = r->end = 0;
+	r->src_eof = 0;
+	r->next_index = r->next_offset = r->pos_offset = 0;
+	r->cur_index = r->cur_offset = 0;
+	if (pm_reader_set_name(r, path) != PIPEMODE_OK) {
+		pm_format(r->msg, sizeof(r->msg), "out of memory");
+		return PIPEMODE_ENOMEM;
+	}
+	rc = make_framers(r);
+	if (rc != PIPEMODE_OK)
+		return rc; /* make_framers wrote the message */
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		pm_format(r->msg, sizeof(r->msg), "%s: cannot open: %s",
+			  r->name, strerror(errno));
+		return PIPEMODE_EIO;
+	}
+	return pm_reader_attach_fd(r, fd, 1);
+}
+
+int
+pm_reader_set_files(pipemode_reader *r, char **files, size_t nfiles)
+{
+	int rc;
+
+	r->files = files;
+	r->nfiles = nfiles;
+	r->next_file = 0;
+	if (nfiles == 0) {
+		/* An empty pass is a clean end, not an error. */
+		r->state = READER_EOF;
+		return PIPEMODE_OK;
+	}
+	rc = open_next_file(r);
+	return rc == PIPEMODE_OK ? rc : open_failed(r, rc);
 }
 
 int
@@ -333,7 +536,7 @@ pipemode_open_path(pipemode_reader **rp, const char *path,
 
 	if (rp == NULL)
 		return PIPEMODE_EINVAL;
-	*rp = r = reader_alloc();
+	*rp = r = pm_reader_alloc();
 	if (r == NULL)
 		return PIPEMODE_ENOMEM;
 	if (path == NULL) {
@@ -352,10 +555,7 @@ pipemode_open_path(pipemode_reader **rp, const char *path,
 			  r->name, strerror(errno));
 		return open_failed(r, PIPEMODE_EIO);
 	}
-	r->src.fd = fd;
-	r->src.owns_fd = 1;
-	pm_source_grow_pipe(fd, r->pipe_size);
-	return PIPEMODE_OK;
+	return pm_reader_attach_fd(r, fd, 1);
 }
 
 int
@@ -367,7 +567,7 @@ pipemode_open_fd(pipemode_reader **rp, int fd, const char *options)
 
 	if (rp == NULL)
 		return PIPEMODE_EINVAL;
-	*rp = r = reader_alloc();
+	*rp = r = pm_reader_alloc();
 	if (r == NULL)
 		return PIPEMODE_ENOMEM;
 	pm_format(def_name, sizeof(def_name), "fd %d", fd);
@@ -376,10 +576,9 @@ pipemode_open_fd(pipemode_reader **rp, int fd, const char *options)
 			  def_name);
 		return open_failed(r, PIPEMODE_EINVAL);
 	}
-	r->src.fd = fd;
 	rc = reader_setup(r, options, def_name);
 	if (rc == PIPEMODE_OK)
-		pm_source_grow_pipe(fd, r->pipe_size);
+		rc = pm_reader_attach_fd(r, fd, 0);
 	return rc;
 }
 
@@ -388,10 +587,11 @@ pipemode_open_callback(pipemode_reader **rp, pipemode_read_fn read_fn,
 		       void *ctx, const char *options)
 {
 	pipemode_reader *r;
+	int rc;
 
 	if (rp == NULL)
 		return PIPEMODE_EINVAL;
-	*rp = r = reader_alloc();
+	*rp = r = pm_reader_alloc();
 	if (r == NULL)
 		return PIPEMODE_ENOMEM;
 	if (read_fn == NULL) {
@@ -400,7 +600,10 @@ pipemode_open_callback(pipemode_reader **rp, pipemode_read_fn read_fn,
 	}
 	r->src.read_fn = read_fn;
 	r->src.ctx = ctx;
-	return reader_setup(r, options, "callback");
+	rc = reader_setup(r, options, "callback");
+	if (rc == PIPEMODE_OK)
+		r->nfiles_opened = 1;
+	return rc;
 }
 
 int
@@ -419,6 +622,12 @@ pipemode_close(pipemode_reader *r)
 		free(r->fopts[i].value);
 	}
 	free(r->fopts);
+	for (i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	free(r->files);
+	free(r->chan.pipe_dir);
+	free(r->chan.state_dir);
+	free(r->chan.config_dir);
 	pm_filter_destroy(r->filter);
 	if (r->src.owns_fd && r->src.fd >= 0 && close(r->src.fd) != 0 &&
 	    errno != EINTR)
@@ -648,10 +857,12 @@ start(pipemode_reader *r)
 	return PIPEMODE_OK;
 }
 
+static int next_record(pipemode_reader *r, const void **data, size_t *len);
+
 int
 pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 {
-	pipemode_frame f;
+	uint64_t t0, wait0;
 	int rc;
 
 	if (data != NULL)
@@ -667,19 +878,66 @@ pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 	}
 	if (r->state != READER_OPEN)
 		return r->state == READER_EOF ? PIPEMODE_EOF : r->error;
+	if (!r->timing)
+		return next_record(r, data, len);
+	/* Only on request: two clock reads a record cost as much as framing
+	 * a small one. */
+	t0 = pm_now_ns();
+	wait0 = r->src.wait_ns;
+	rc = next_record(r, data, len);
+	r->library_ns += pm_now_ns() - t0 - (r->src.wait_ns - wait0);
+	return rc;
+}
 
-	if (r->framer.ops.name == NULL ||
-	    (r->compression != PM_COMPRESSION_NONE && r->filter == NULL)) {
-		rc = start(r);
-		if (rc == PIPEMODE_EOF) {
-			r->state = READER_EOF;
-			return rc;
-		}
-		if (rc != PIPEMODE_OK)
-			return rc;
+/* The stream (or the File-mode pass) ended cleanly. */
+static int
+reached_end(pipemode_reader *r)
+{
+	r->state = READER_EOF;
+	r->cur_index = r->next_index;
+	r->cur_offset = r->next_offset;
+	return PIPEMODE_EOF;
+}
+
+/* Move on to the next file of a File-mode pass. */
+static int
+next_file(pipemode_reader *r)
+{
+	int rc = open_next_file(r);
+
+	if (rc != PIPEMODE_OK) {
+		/* open_next_file wrote the message. */
+		r->state = READER_FAILED;
+		r->error = rc;
 	}
+	return rc;
+}
+
+static int
+next_record(pipemode_reader *r, const void **data, size_t *len)
+{
+	pipemode_frame f;
+	int rc;
 
 	for (;;) {
+		if (r->framer.ops.name == NULL ||
+		    (r->compression != PM_COMPRESSION_NONE &&
+		     r->filter == NULL)) {
+			rc = start(r);
+			if (rc == PIPEMODE_EOF) {
+				/* An empty stream under format=auto. */
+				if (r->next_file < r->nfiles) {
+					rc = next_file(r);
+					if (rc != PIPEMODE_OK)
+						return rc;
+					continue;
+				}
+				return reached_end(r);
+			}
+			if (rc != PIPEMODE_OK)
+				return rc;
+		}
+
 		f.size = sizeof(f);
 		f.msg = r->detail;
 		f.msgsize = sizeof(r->detail);
@@ -711,10 +969,13 @@ pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 			continue;
 		}
 		if (rc == PIPEMODE_EOF && r->src_eof) {
-			r->state = READER_EOF;
-			r->cur_index = r->next_index;
-			r->cur_offset = r->next_offset;
-			return PIPEMODE_EOF;
+			if (r->next_file < r->nfiles) {
+				rc = next_file(r);
+				if (rc != PIPEMODE_OK)
+					return rc;
+				continue;
+			}
+			return reached_end(r);
 		}
 		if (rc == PIPEMODE_ECRC && r->skipped_in_a_row < r->skip_corrupt &&
 		    f.consumed > 0 && f.consumed <= r->end - r->pos) {
@@ -772,6 +1033,12 @@ pipemode_byte_offset(const pipemode_reader *r)
 	return r != NULL ? r->cur_offset : 0;
 }
 
+const char *
+pipemode_source_name(const pipemode_reader *r)
+{
+	return r != NULL && r->name != NULL ? r->name : "";
+}
+
 int
 pipemode_get_stats(const pipemode_reader *r, pipemode_stats *st)
 {
@@ -787,6 +1054,10 @@ pipemode_get_stats(const pipemode_reader *r, pipemode_stats *st)
 	now.bytes_read = r->src.bytes;
 	now.read_calls = r->src.reads;
 	now.read_wait_ns = r->src.wait_ns;
+	now.library_ns = r->library_ns;
+	now.open_wait_ns = r->open_wait_ns;
+	now.epoch = r->epoch;
+	now.files = r->nfiles_opened;
 	/* A caller built against a later, larger struct gets what this
 	 * release knows and the rest stays as the caller set it; one built
 	 * against an earlier, smaller struct gets only what it has room for. */

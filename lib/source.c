@@ -10,8 +10,8 @@
 
 #include "internal.h"
 
-static uint64_t
-now_ns(void)
+uint64_t
+pm_now_ns(void)
 {
 	struct timespec ts;
 
@@ -50,10 +50,10 @@ pm_source_read(pm_source *src, void *buf, size_t len)
 {
 	/* Timed per call, not per record: a refill is at least a page and
 	 * the clock costs tens of nanoseconds. */
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pm_now_ns();
 	ssize_t n = source_read_once(src, buf, len);
 
-	src->wait_ns += now_ns() - t0;
+	src->wait_ns += pm_now_ns() - t0;
 	src->reads++;
 	if (n > 0)
 		src->bytes += (uint64_t)n;

@@ -87,12 +87,6 @@ option_format(pipemode_writer *w, const char *value, char *msg,
 	for (i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++)
 		if (strcasecmp(value, readonly[i]) == 0)
 			goto no_writer;
-	if (strcasecmp(value, "auto") == 0) {
-		pm_format(msg, msgsize,
-			  "option 'format': a writer cannot guess its format "
-			  "(tfrecord or recordio)");
-		return PIPEMODE_EOPTION;
-	}
 	/* A registered framer reads its format; nothing writes it. */
 	if (pm_framer_lookup(value, &ops, msg, msgsize) == PIPEMODE_OK)
 		goto no_writer;
@@ -438,14 +432,14 @@ sink(pipemode_writer *w, struct iovec *iov, int n, int flush)
 	if (w->compression == PM_COMPRESSION_NONE)
 		return n > 0 ? write_all(w, iov, n) : PIPEMODE_OK;
 	for (i = 0; i < n; i++) {
-		int mode = i == n - 1 ? flush : Z_NO_FLUSH;
-		if (iov[i].iov_len == 0 && mode == Z_NO_FLUSH)
+		if (iov[i].iov_len == 0)
 			continue;
-		rc = deflate_range(w, iov[i].iov_base, iov[i].iov_len, mode);
+		rc = deflate_range(w, iov[i].iov_base, iov[i].iov_len,
+				   Z_NO_FLUSH);
 		if (rc != PIPEMODE_OK)
 			return rc;
 	}
-	if (n == 0 && flush != Z_NO_FLUSH)
+	if (flush != Z_NO_FLUSH)
 		return deflate_range(w, NULL, 0, flush);
 	return PIPEMODE_OK;
 }

@@ -791,6 +791,405 @@ done
 run "$PM" help frobnicate
 status_is "help of an unknown command: exit 2" 2
 
+# ------------------------------------------------------ channels: feed
+
+# pipemode feed plays SageMaker's part: FIFOs $ch/pipes/NAME_E, one per
+# epoch.  Readers name every directory, so that nothing under /opt/ml (or
+# the PIPEMODE_* variables) can change what they read; "nocfg" does not
+# exist, which means no inputdataconfig.json.
+ch=$tmp/ch
+mkdir -p "$ch"
+
+# feed_bg ARGS...: pipemode feed in the background, its stderr in
+# $tmp/feed.err; feed_wait then sets $fst to its exit status.
+feed_bg() {
+	timeout 30 "$PM" feed "$@" 2>"$tmp/feed.err" &
+	fpid=$!
+}
+feed_wait() {
+	if wait "$fpid"; then fst=0; else fst=$?; fi
+	fpid=
+}
+fpid=
+# A feeder left waiting by a failed check must not outlive the test.
+trap 'if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null || :; fi
+rm -rf "$tmp"' EXIT
+
+# chan CMD [OPTION]...: run pipemode CMD on a channel of $ch/pipes, with
+# the epoch counter in $ch/state (or $state when set).
+chan() {
+	c1=$1
+	shift
+	run timeout 30 "$PM" "$c1" --pipe-dir "$ch/pipes" \
+		--state-dir "${state:-$ch/state}" --config-dir "$ch/nocfg" "$@"
+}
+
+# wait_fifo PATH: until PATH is a FIFO (10 s at most).
+wait_fifo() {
+	n=0
+	while [ ! -p "$1" ] && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+feed_ok() { # DESC: the last feeder exited 0
+	if [ "$fst" -eq 0 ]; then pass "$1"
+	else fail "$1"; echo "#   feed status: $fst"
+		sed 's/^/#     /' "$tmp/feed.err"; fi
+}
+
+# A directory of TFRecord files: S3 lists keys in byte order, so in/a-c
+# ('-' is 0x2d) comes before in/a/b ('/' is 0x2f), which a walk that sorts
+# each directory on its own would get wrong.
+mkdir -p "$ch/in/a"
+cp "$DATA/beam_foo_bar.tfrecord" "$ch/in/a-c"
+cp "$DATA/beam_foo.tfrecord" "$ch/in/a/b"
+cp "$DATA/smtfext_100.tfrecords" "$ch/in/z.tfrecords"
+cat "$ch/in/a-c" "$ch/in/a/b" "$ch/in/z.tfrecords" >"$tmp/concat.tfrecord"
+run "$PM" count "$tmp/concat.tfrecord"
+cp "$tmp/out" "$tmp/concat.count"
+run "$PM" ls "$tmp/concat.tfrecord"
+cp "$tmp/out" "$tmp/concat.ls"
+
+# A stale file where the FIFO goes is replaced, as after a crashed run.
+mkdir -p "$ch/pipes"
+echo stale >"$ch/pipes/train_0"
+feed_bg --pipe-dir "$ch/pipes" --channel train --epochs 3 "$ch/in"
+wait_fifo "$ch/pipes/train_0"
+for e in 0 1 2; do
+	chan count --channel train
+	out_is "count --channel train, epoch $e: the files concatenated" \
+		"$tmp/concat.count"
+done
+feed_wait
+feed_ok "feed --epochs 3 of a directory exits 0"
+if [ "$(cat "$ch/state/.train-pipe_mode-state" 2>/dev/null)" = 3 ]; then
+	pass "the epoch counter ends at 3"
+else fail "the epoch counter ends at 3"
+	sed 's/^/#     /' "$ch/state/.train-pipe_mode-state" 2>&1; fi
+if [ -z "$(ls -A "$ch/pipes")" ]; then pass "feed removes every FIFO it made"
+else fail "feed removes every FIFO it made"; ls -la "$ch/pipes"; fi
+
+# Files named on the command line go in the order given; a directory's
+# files in byte order of their paths.
+feed_bg --pipe-dir "$ch/pipes" --channel order "$ch/in/z.tfrecords" \
+	"$ch/in/a"
+chan ls --channel order
+feed_wait
+cat "$ch/in/z.tfrecords" "$ch/in/a/b" >"$tmp/order.tfrecord"
+run_out=$(cat "$tmp/out")
+run "$PM" ls "$tmp/order.tfrecord"
+if [ "$st" -eq 0 ] && [ "$run_out" = "$(cat "$tmp/out")" ] &&
+   [ "$fst" -eq 0 ]; then
+	pass "feed FILE DIR: the FILE first, then the DIR's files"
+else fail "feed FILE DIR: the FILE first, then the DIR's files"; fi
+chan ls --channel order --epoch 0 -O open_timeout=0
+status_is "epoch 0 is gone once served: open_timeout=0 fails at once" 1
+chan ls --channel train --epoch 0 "$tmp/concat.tfrecord"
+err_has "--channel with a PATH is a usage error (2)" 2 'concat\.tfrecord'
+
+run timeout 30 "$PM" ls --channel train --pipe-dir "$ch/pipes" \
+	--state-dir "$ch/state" --config-dir "$ch/nocfg" --epoch 0 \
+	-f tfrecord -O open_timeout=0
+err_has "a missing epoch with open_timeout=0: exit 1 naming train_0" 1 \
+	'train_0'
+
+# ---------------------------------------------- feed --record-wrapper
+
+printf hello >"$ch/w1"
+: >"$ch/w2"
+if [ $have_py = yes ]; then py gen 1001 "$ch/w3"
+else head -c 1001 /dev/urandom >"$ch/w3"; fi
+state=$ch/state-rio
+mkdir -p "$ch/cfg"
+feed_bg --pipe-dir "$ch/pipes" --channel rio --epochs 2 \
+	--record-wrapper recordio --config-dir "$ch/cfg" \
+	--content-type application/x-recordio "$ch/w1" "$ch/w2" "$ch/w3"
+chan ls -f recordio --channel rio
+cp "$tmp/out" "$tmp/rio.ls"
+if [ $have_py = yes ]; then
+	py ls "$ch/w1" "$ch/w2" "$ch/w3" >"$tmp/exp"
+	out_is "--record-wrapper recordio: one record per file, lengths and crc32c" \
+		"$tmp/exp"
+else
+	if [ "$st" -eq 0 ] && [ "$(wc -l <"$tmp/out" | tr -d ' ')" = 3 ]
+	then pass "--record-wrapper recordio: one record per file"
+	else fail "--record-wrapper recordio: one record per file"; show; fi
+fi
+# The config says RecordIO, so the library reads RecordIO without -f.
+run timeout 30 "$PM" ls --channel rio --pipe-dir "$ch/pipes" \
+	--state-dir "$state" --config-dir "$ch/cfg"
+out_is "with --config-dir, RecordWrapperType RecordIO makes ls read RecordIO" \
+	"$tmp/rio.ls"
+feed_wait
+feed_ok "feed --record-wrapper recordio exits 0"
+state=
+
+# RecordIO pads each payload to 4 bytes: 8 + 8, 8 + 0, 8 + 1004.
+feed_bg --pipe-dir "$ch/pipes" --channel riobytes --record-wrapper recordio \
+	"$ch/w1" "$ch/w2" "$ch/w3"
+wait_fifo "$ch/pipes/riobytes_0"
+timeout 30 cat "$ch/pipes/riobytes_0" >"$tmp/rio.raw" || :
+feed_wait
+if [ "$(wc -c <"$tmp/rio.raw" | tr -d ' ')" = 1036 ] &&
+   [ "$(od -An -tx1 -N8 "$tmp/rio.raw" | tr -d ' ')" = 0a23d7ce05000000 ]
+then pass "the RecordIO stream: magic, length, padding (1036 bytes)"
+else fail "the RecordIO stream: magic, length, padding (1036 bytes)"
+	od -An -tx1 -N16 "$tmp/rio.raw" | sed 's/^/#     /'; fi
+
+if [ $have_py = yes ]; then
+	cat >"$tmp/cfg.py" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+for arg in sys.argv[2:]:
+    name, key, want = arg.split(":", 2)
+    got = cfg.get(name, {}).get(key)
+    if got != want:
+        sys.exit("%s.%s: %r, expected %r" % (name, key, got, want))
+PYEOF
+	if python3 "$tmp/cfg.py" "$ch/cfg/inputdataconfig.json" \
+		rio:TrainingInputMode:Pipe \
+		rio:S3DistributionType:FullyReplicated \
+		rio:RecordWrapperType:RecordIO \
+		rio:ContentType:application/x-recordio 2>"$tmp/err"
+	then pass "--config-dir writes inputdataconfig.json for the channel"
+	else fail "--config-dir writes inputdataconfig.json for the channel"
+		sed 's/^/#     /' "$tmp/err"; fi
+else
+	pass "--config-dir writes inputdataconfig.json # SKIP no python3"
+fi
+
+# A second channel in the same config keeps the first.  The config is
+# written before the FIFO is made: a reader that came earlier would find
+# no channel 'plain' in it.
+feed_bg --pipe-dir "$ch/pipes" --channel plain --config-dir "$ch/cfg" \
+	"$ch/in"
+wait_fifo "$ch/pipes/plain_0"
+run timeout 30 "$PM" count --channel plain --pipe-dir "$ch/pipes" \
+	--state-dir "$ch/state" --config-dir "$ch/cfg"
+out_is "a channel fed with --config-dir reads by its config" \
+	"$tmp/concat.count"
+feed_wait
+feed_ok "feed of a second channel exits 0"
+if [ $have_py = yes ]; then
+	if python3 "$tmp/cfg.py" "$ch/cfg/inputdataconfig.json" \
+		rio:RecordWrapperType:RecordIO plain:RecordWrapperType:None \
+		plain:TrainingInputMode:Pipe 2>"$tmp/err"
+	then pass "a second feed keeps the first channel in the config"
+	else fail "a second feed keeps the first channel in the config"
+		sed 's/^/#     /' "$tmp/err"; fi
+else
+	pass "a second feed keeps the first channel # SKIP no python3"
+fi
+if [ -z "$(find "$ch/cfg" -name '.inputdataconfig*')" ]; then
+	pass "no temporary config file is left behind"
+else fail "no temporary config file is left behind"; fi
+
+echo '{"broken": ' >"$ch/badcfg.json"
+mkdir -p "$ch/badcfg"
+cp "$ch/badcfg.json" "$ch/badcfg/inputdataconfig.json"
+run timeout 30 "$PM" feed --pipe-dir "$ch/pipes" --channel bad \
+	--config-dir "$ch/badcfg" "$ch/w1"
+if [ "$st" -eq 1 ] && grep -q 'inputdataconfig\.json' "$tmp/err" &&
+   cmp -s "$ch/badcfg.json" "$ch/badcfg/inputdataconfig.json" &&
+   [ ! -e "$ch/pipes/bad_0" ]; then
+	pass "a malformed config: exit 1, the file left alone, no FIFO"
+else fail "a malformed config: exit 1, the file left alone, no FIFO"
+	show; fi
+
+# ------------------------------------------------ feed --shuffle-seed
+
+mkdir -p "$ch/shuf"
+for i in 0 1 2 3 4 5 6 7; do printf 'file %d\n' $i >"$ch/shuf/f$i"; done
+# shuffled RUN: two epochs of the 8 files, shuffled with seed 42, read
+# once through the counter and once with --epoch.
+shuffled() {
+	feed_bg --pipe-dir "$ch/pipes" --channel shuf --epochs 2 \
+		--shuffle-seed 42 --record-wrapper recordio "$ch/shuf"
+	for e in 0 1; do
+		if [ "$1" = 1 ]; then state=$ch/state-shuf
+			chan cat --raw -f recordio --channel shuf
+		else chan cat --raw -f recordio --channel shuf --epoch $e; fi
+		cp "$tmp/out" "$tmp/shuf$1.$e"
+	done
+	state=
+	feed_wait
+}
+shuffled 1
+shuffled 2
+cat "$ch/shuf"/f* >"$tmp/exp"
+if sort "$tmp/shuf1.0" | cmp -s "$tmp/exp" - &&
+   sort "$tmp/shuf1.1" | cmp -s "$tmp/exp" -; then
+	pass "--shuffle-seed: each epoch has every file once"
+else fail "--shuffle-seed: each epoch has every file once"; fi
+if ! cmp -s "$tmp/shuf1.0" "$tmp/shuf1.1"; then
+	pass "--shuffle-seed: the order differs between epochs"
+else fail "--shuffle-seed: the order differs between epochs"; fi
+if cmp -s "$tmp/shuf1.0" "$tmp/shuf2.0" &&
+   cmp -s "$tmp/shuf1.1" "$tmp/shuf2.1"; then
+	pass "--shuffle-seed: the same seed gives the same orders"
+else fail "--shuffle-seed: the same seed gives the same orders"; fi
+if [ $have_py = yes ]; then
+	# The documented shuffle (README.rst), written again from the text.
+	cat >"$tmp/shuf.py" <<'PYEOF'
+import sys
+M = (1 << 64) - 1
+seed, epoch, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+state = (seed ^ (epoch * 0xd1b54a32d192ed03)) & M
+def nxt():
+    global state
+    state = (state + 0x9e3779b97f4a7c15) & M
+    z = state
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M
+    return z ^ (z >> 31)
+order = list(range(n))
+for i in range(n - 1, 0, -1):
+    j = nxt() % (i + 1)
+    order[i], order[j] = order[j], order[i]
+for k in order:
+    print("file %d" % k)
+PYEOF
+	python3 "$tmp/shuf.py" 42 0 8 >"$tmp/exp0"
+	python3 "$tmp/shuf.py" 42 1 8 >"$tmp/exp1"
+	if cmp -s "$tmp/exp0" "$tmp/shuf1.0" && cmp -s "$tmp/exp1" "$tmp/shuf1.1"
+	then pass "--shuffle-seed: the orders are those the README documents"
+	else fail "--shuffle-seed: the orders are those the README documents"
+		paste "$tmp/exp0" "$tmp/shuf1.0" | sed 's/^/#     /'; fi
+else
+	pass "--shuffle-seed: the documented orders # SKIP no python3"
+fi
+
+# ---------------------------------------------- a channel reader leaves
+
+# 300000 records make an ls listing of megabytes: head takes one line and
+# leaves, ls dies of EPIPE on its stdout and closes the FIFO while the
+# feeder still has megabytes to send.
+seq 1 300000 | "$PM" write -o "$ch/many.tfrecord"
+run "$PM" ls "$ch/many.tfrecord"
+cp "$tmp/out" "$tmp/many.ls"
+feed_bg --pipe-dir "$ch/pipes" --channel big --epochs 2 "$ch/many.tfrecord"
+timeout 30 "$PM" ls --channel big --pipe-dir "$ch/pipes" \
+	--state-dir "$ch/state" --config-dir "$ch/nocfg" 2>/dev/null |
+	head -n 1 >"$tmp/head.out"
+chan ls --channel big
+out_is "after a reader left epoch 0, epoch 1 is served in full" \
+	"$tmp/many.ls"
+feed_wait
+feed_ok "feed whose reader leaves early still exits 0"
+if grep -q '^pipemode feed: big_0: reader left after [0-9][0-9]* bytes' \
+	"$tmp/feed.err"; then
+	pass "feed reports the reader that left, and after how many bytes"
+else fail "feed reports the reader that left, and after how many bytes"
+	sed 's/^/#     /' "$tmp/feed.err"; fi
+if ! grep -q 'big_1' "$tmp/feed.err"; then
+	pass "... and nothing about epoch 1"
+else fail "... and nothing about epoch 1"; fi
+
+# Progress goes to a terminal only: the feeds above wrote to a file.
+if ! grep -q "$(printf '\r')" "$tmp/feed.err"; then
+	pass "no progress line when stderr is not a terminal"
+else fail "no progress line when stderr is not a terminal"
+	sed 's/^/#     /' "$tmp/feed.err"; fi
+# util-linux script(1) gives the feeder a terminal.
+if script --version 2>/dev/null | grep -q util-linux; then
+	timeout 30 script -qec "'$PM' feed --pipe-dir '$ch/pipes' \
+		--channel tty '$ch/many.tfrecord'" /dev/null \
+		>"$tmp/tty.out" 2>&1 </dev/null &
+	spid=$!
+	chan count --channel tty
+	if wait "$spid"; then sst=0; else sst=$?; fi
+	if [ "$sst" -eq 0 ] && grep -q "$(printf '\r')" "$tmp/tty.out" &&
+	   grep -q 'tty_0 (epoch 1/1): .*B/s' "$tmp/tty.out"; then
+		pass "on a terminal, feed shows a progress line: epoch, bytes, rate"
+	else fail "on a terminal, feed shows a progress line: epoch, bytes, rate"
+		echo "#   status: $sst"; od -c "$tmp/tty.out" | head -n 8 |
+			sed 's/^/#     /'; fi
+else
+	pass "on a terminal, feed shows a progress line # SKIP no script(1)"
+fi
+
+# --------------------------------------------- channel open timeouts
+
+mkdir -p "$ch/empty"
+t0=$(date +%s%N)
+run timeout 30 "$PM" count --channel none --pipe-dir "$ch/empty" \
+	--state-dir "$ch/state" --config-dir "$ch/nocfg" -O open_timeout=0.5
+t1=$(date +%s%N)
+err_has "no feeder: open_timeout=0.5 fails with exit 1 naming none_0" 1 \
+	'none_0' 'timed out\|open_timeout'
+case $t0$t1 in
+*N*) pass "... within the timeout # SKIP date has no %N" ;;
+*)	ms=$(((t1 - t0) / 1000000))
+	if [ $ms -ge 400 ] && [ $ms -lt 10000 ]; then
+		pass "... after about the timeout ($ms ms)"
+	else fail "... after about the timeout ($ms ms)"; fi ;;
+esac
+
+# ------------------------------------------------------ feed: signals
+
+feed_bg --pipe-dir "$ch/pipes" --channel sig "$ch/w1"
+wait_fifo "$ch/pipes/sig_0"
+kill -TERM "$fpid"
+feed_wait
+if [ "$fst" -eq 143 ] && [ ! -e "$ch/pipes/sig_0" ]; then
+	pass "SIGTERM while waiting for a reader: exit 143, the FIFO removed"
+else fail "SIGTERM while waiting for a reader: exit 143, the FIFO removed"
+	echo "#   feed status: $fst"; ls -la "$ch/pipes" | sed 's/^/#     /'; fi
+
+# ------------------------------------------------- feed: usage, errors
+
+run "$PM" feed --pipe-dir "$ch/pipes" "$ch/w1"
+err_has "feed without --channel: exit 2" 2 'channel'
+run "$PM" feed --channel x "$ch/w1"
+err_has "feed without --pipe-dir: exit 2" 2 'pipe-dir'
+run "$PM" feed --pipe-dir "$ch/pipes" --channel x
+status_is "feed without a FILE: exit 2" 2
+run "$PM" feed --pipe-dir "$ch/pipes" --channel x --record-wrapper protobuf \
+	"$ch/w1"
+err_has "feed --record-wrapper protobuf: exit 2" 2 'protobuf'
+run "$PM" feed --pipe-dir "$ch/pipes" --channel ../x "$ch/w1"
+err_has "feed --channel ../x: exit 2" 2 '\.\./x'
+run "$PM" feed --pipe-dir "$ch/pipes" --channel x --epochs 0 "$ch/w1"
+err_has "feed --epochs 0: exit 2" 2 'epochs'
+run "$PM" feed --pipe-dir "$ch/pipes" --channel x --shuffle-seed -1 "$ch/w1"
+err_has "feed --shuffle-seed -1: exit 2" 2 'shuffle-seed'
+run "$PM" feed --pipe-dir "$ch/pipes" --channel x -f recordio "$ch/w1"
+err_has "feed -f: exit 2 (a reading option)" 2 'format'
+run "$PM" ls --epochs 2 --channel x
+err_has "ls --epochs: exit 2 (a feed option)" 2 'epochs'
+run "$PM" write --channel x </dev/null
+err_has "write --channel: exit 2" 2 'channel'
+run "$PM" ls --pipe-dir "$ch/pipes" "$DATA/beam_foo.tfrecord"
+err_has "ls --pipe-dir without --channel: exit 2" 2 'pipe-dir'
+run "$PM" count --channel 'a/b' --pipe-dir "$ch/pipes"
+err_has "count --channel a/b: exit 2" 2 'a/b'
+run "$PM" feed --pipe-dir "$ch/pipes" --channel miss "$ch/w1" \
+	"$ch/no-such-input"
+if [ "$st" -eq 1 ] && grep -q 'no-such-input' "$tmp/err" &&
+   [ ! -e "$ch/pipes/miss_0" ]; then
+	pass "feed of a missing input: exit 1 naming it, before any FIFO"
+else fail "feed of a missing input: exit 1 naming it, before any FIFO"
+	show; fi
+run "$PM" feed --pipe-dir "$ch/w1/sub" --channel x "$ch/w1"
+if [ "$st" -eq 1 ] && grep -q '^pipemode feed: .*w1/sub' "$tmp/err"; then
+	pass "feed --pipe-dir under a file: exit 1 naming it"
+else fail "feed --pipe-dir under a file: exit 1 naming it"; show; fi
+for args in "feed --help" "help feed"; do
+	# shellcheck disable=SC2086
+	run "$PM" $args
+	if [ "$st" -eq 0 ] && grep -q '^Usage: pipemode feed' "$tmp/out" &&
+	   grep -q -e '--record-wrapper' "$tmp/out" &&
+	   grep -q 'Exit status' "$tmp/out"; then
+		pass "pipemode $args documents feed"
+	else fail "pipemode $args documents feed"; show; fi
+done
+run "$PM" ls --help
+if grep -q -e '--channel' "$tmp/out" && grep -q -e '--state-dir' "$tmp/out"
+then pass "ls --help documents --channel"
+else fail "ls --help documents --channel"; fi
+
 # -------------------------------------------------------------------- end
 
 if [ $failed -ne 0 ]; then
