@@ -60,7 +60,8 @@
  *                        concat (default) verbatim, as SageMaker and AWS
  *                        ml-io write them; dmlc with the magic word put back
  *                        between parts, as MXNet's dmlc-core writes them.
- *   strip_cr=BOOL        lines: drop a '\r' before each '\n' (default 0).
+ *   strip_cr=BOOL        lines: drop a '\r' that ends a line, before its
+ *                        '\n' or at the end of the stream (default 0).
  *   SIZE is a decimal number of bytes with an optional K, M or G suffix
  *   (powers of 1024).
  *
@@ -73,7 +74,11 @@
  *                        offset, dropping it, as dmlc-core's RecordIOWriter
  *                        does (records of 2^29 bytes or more are refused).
  *   compression=NAME     none (default), gzip or zlib.
- *   buffer_size=SIZE     output buffer (default 256K, at least 4K).
+ *   compression_level=N  0 (store) to 9 (default: zlib's 6); with gzip or
+ *                        zlib only.
+ *   buffer_size=SIZE     output buffer (default 256K, at least 4K; with
+ *                        compression a second one of the same size holds
+ *                        compressed output).
  *   name=TEXT            as for the reader.
  */
 #ifndef PIPEMODE_H
@@ -258,6 +263,29 @@ PIPEMODE_API int pipemode_open_callback(pipemode_reader **r,
 PIPEMODE_API int pipemode_next(pipemode_reader *r, const void **data,
 			       size_t *len);
 
+/* One record of a batch. */
+typedef struct pipemode_record {
+	const void *data;
+	size_t len;
+} pipemode_record;
+
+/*
+ * Read up to max records at once, for callers that pay per call (bindings
+ * through ctypes or a foreign-function layer).  Zero-copy as pipemode_next:
+ * every record of the batch stays valid until the next call on this
+ * reader.  A batch may hold fewer than max records even mid-stream: it
+ * ends where the reader would have to refill or move its buffer, and after
+ * a record the framer joined in its own memory.
+ * Returns PIPEMODE_OK with *n >= 1 records; PIPEMODE_EOF with *n == 0 at
+ * the end; an error code with *n == 0.  Records before an error or the end
+ * come first, with PIPEMODE_OK; the next call then returns the error (and
+ * pipemode_record_index/pipemode_byte_offset already point at it) or the
+ * end.  PIPEMODE_EINVAL when records or n is NULL or max is 0.  Since 1.0.
+ */
+PIPEMODE_API int pipemode_next_batch(pipemode_reader *r,
+				     pipemode_record *records, size_t max,
+				     size_t *n);
+
 /*
  * Close the reader and free everything it owns, including the descriptor it
  * opened itself.  Accepts NULL.  Returns PIPEMODE_OK, or PIPEMODE_EIO if
@@ -351,19 +379,22 @@ PIPEMODE_API int pipemode_writer_open_fd(pipemode_writer **w, int fd,
  * buffered; records of at least buffer_size bytes go out without a copy.
  * Returns PIPEMODE_OK, PIPEMODE_EINVAL (the writer stays usable),
  * PIPEMODE_ETOOBIG (a RecordIO record the dmlc convention cannot hold; the
- * writer stays usable), PIPEMODE_EIO, or PIPEMODE_ESTATE when the open
- * failed.  After a failed
+ * writer stays usable), PIPEMODE_EIO, PIPEMODE_ENOMEM (zlib ran out of
+ * memory), or PIPEMODE_ESTATE when the open failed.  After a failed
  * write every call returns that failure's code again, as the reader does.
  * Since 1.0.
  */
 PIPEMODE_API int pipemode_write(pipemode_writer *w, const void *data,
 				size_t len);
 
-/* Write out buffered records.  Since 1.0. */
+/* Write out buffered records.  With compression this is a zlib sync flush:
+ * everything written so far can be decompressed by a reader (at the cost
+ * of a few bytes each time).  Since 1.0. */
 PIPEMODE_API int pipemode_writer_flush(pipemode_writer *w);
 
 /*
- * Flush, close the descriptor the writer opened itself, and free the writer.
+ * Flush (with compression: finish the stream and write its trailer), close
+ * the descriptor the writer opened itself, and free the writer.
  * Accepts NULL.  Returns PIPEMODE_OK or the error that kept the data from
  * being written.  The writer is freed either way, with its message: to
  * report why the last records could not be written, call

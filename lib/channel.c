@@ -381,7 +381,9 @@ take_epoch(pipemode_reader *r, const char *state_dir, const char *channel,
 						   strerror(errno));
 			goto out;
 		}
-		if (parse_counter(buf, (size_t)n, epoch) != 0) {
+		/* A full buffer means more than any counter: not one. */
+		if ((size_t)n == sizeof(buf) ||
+		    parse_counter(buf, (size_t)n, epoch) != 0) {
 			/* Never reset it: a wrong epoch silently repeats or
 			 * skips data. */
 			rc = pm_reader_open_failed(

@@ -20,6 +20,8 @@
 #include "internal.h"
 
 #define FILTER_INPUT (128u * 1024)
+/* How much of the first bytes compression=auto test-inflates. */
+#define SNIFF_INFLATE 4096u
 
 struct pm_filter {
 	z_stream z;
@@ -60,6 +62,33 @@ pm_compression_name(int kind)
 	}
 }
 
+/*
+ * Whether the first bytes inflate without an error as kind: a two-byte
+ * header is weak evidence (text starting "x^" passes the zlib header
+ * check), so the decision also asks zlib about what follows.
+ */
+static int
+inflates(const unsigned char *buf, size_t len, int kind)
+{
+	unsigned char out[4096];
+	z_stream z;
+	int zrc;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, kind == PM_COMPRESSION_GZIP ? 15 + 16 : 15) !=
+	    Z_OK)
+		return 1; /* cannot tell: trust the header */
+	z.next_in = (Bytef *)(uintptr_t)buf;
+	z.avail_in = (uInt)(len < SNIFF_INFLATE ? len : SNIFF_INFLATE);
+	do {
+		z.next_out = out;
+		z.avail_out = sizeof(out);
+		zrc = inflate(&z, Z_NO_FLUSH);
+	} while (zrc == Z_OK && z.avail_in > 0);
+	inflateEnd(&z);
+	return zrc == Z_OK || zrc == Z_STREAM_END || zrc == Z_BUF_ERROR;
+}
+
 int
 pm_compression_sniff(const unsigned char *buf, size_t len)
 {
@@ -72,12 +101,13 @@ pm_compression_sniff(const unsigned char *buf, size_t len)
 		return PM_COMPRESSION_NONE;
 	/* gzip: magic, deflate, no reserved flag bits. */
 	if (len >= 4 && buf[0] == 0x1f && buf[1] == 0x8b && buf[2] == 8 &&
-	    (buf[3] & 0xe0) == 0)
+	    (buf[3] & 0xe0) == 0 && inflates(buf, len, PM_COMPRESSION_GZIP))
 		return PM_COMPRESSION_GZIP;
 	/* zlib (RFC 1950): deflate with a window of at most 32K, a header
 	 * checksum, and no preset dictionary (which we could not supply). */
 	if (len >= 2 && (buf[0] & 0x0f) == 8 && (buf[0] >> 4) <= 7 &&
-	    ((unsigned)buf[0] << 8 | buf[1]) % 31 == 0 && !(buf[1] & 0x20))
+	    ((unsigned)buf[0] << 8 | buf[1]) % 31 == 0 && !(buf[1] & 0x20) &&
+	    inflates(buf, len, PM_COMPRESSION_ZLIB))
 		return PM_COMPRESSION_ZLIB;
 	return PM_COMPRESSION_NONE;
 }

@@ -857,7 +857,12 @@ start(pipemode_reader *r)
 	return PIPEMODE_OK;
 }
 
-static int next_record(pipemode_reader *r, const void **data, size_t *len);
+/* next_record's answer when the next record needs the buffer moved or
+ * refilled, which a batch must not do under records it handed out. */
+#define WOULD_REFILL 100
+
+static int next_record(pipemode_reader *r, const void **data, size_t *len,
+		       int may_refill);
 
 int
 pipemode_next(pipemode_reader *r, const void **data, size_t *len)
@@ -879,12 +884,71 @@ pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 	if (r->state != READER_OPEN)
 		return r->state == READER_EOF ? PIPEMODE_EOF : r->error;
 	if (!r->timing)
-		return next_record(r, data, len);
+		return next_record(r, data, len, 1);
 	/* Only on request: two clock reads a record cost as much as framing
 	 * a small one. */
 	t0 = pm_now_ns();
 	wait0 = r->src.wait_ns;
-	rc = next_record(r, data, len);
+	rc = next_record(r, data, len, 1);
+	r->library_ns += pm_now_ns() - t0 - (r->src.wait_ns - wait0);
+	return rc;
+}
+
+/*
+ * Records for as long as they can all stay valid together: up to max, and
+ * only as far as the buffer holds them without a refill (which may move
+ * it), and no further than a record in the framer's own memory (which the
+ * framer's next call may overwrite).
+ */
+static int
+next_batch(pipemode_reader *r, pipemode_record *records, size_t max,
+	   size_t *n)
+{
+	while (*n < max) {
+		const void *data;
+		size_t len;
+		int rc = next_record(r, &data, &len, *n == 0);
+
+		if (rc == WOULD_REFILL)
+			return PIPEMODE_OK;
+		if (rc != PIPEMODE_OK)
+			/* An end or an error after some records: those come
+			 * first; the next call returns the end or error. */
+			return *n > 0 ? PIPEMODE_OK : rc;
+		records[*n].data = data;
+		records[*n].len = len;
+		(*n)++;
+		if ((const unsigned char *)data < r->buf ||
+		    (const unsigned char *)data >= r->buf + r->cap)
+			break;
+	}
+	return PIPEMODE_OK;
+}
+
+int
+pipemode_next_batch(pipemode_reader *r, pipemode_record *records,
+		    size_t max, size_t *n)
+{
+	uint64_t t0, wait0;
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	if (r == NULL)
+		return PIPEMODE_EINVAL;
+	if (records == NULL || n == NULL || max == 0) {
+		pm_format(r->msg, sizeof(r->msg),
+			  "%s: records or n is NULL, or max is 0",
+			  r->name != NULL ? r->name : "reader");
+		return PIPEMODE_EINVAL;
+	}
+	if (r->state != READER_OPEN)
+		return r->state == READER_EOF ? PIPEMODE_EOF : r->error;
+	if (!r->timing)
+		return next_batch(r, records, max, n);
+	t0 = pm_now_ns();
+	wait0 = r->src.wait_ns;
+	rc = next_batch(r, records, max, n);
 	r->library_ns += pm_now_ns() - t0 - (r->src.wait_ns - wait0);
 	return rc;
 }
@@ -914,7 +978,8 @@ next_file(pipemode_reader *r)
 }
 
 static int
-next_record(pipemode_reader *r, const void **data, size_t *len)
+next_record(pipemode_reader *r, const void **data, size_t *len,
+	    int may_refill)
 {
 	pipemode_frame f;
 	int rc;
@@ -923,6 +988,8 @@ next_record(pipemode_reader *r, const void **data, size_t *len)
 		if (r->framer.ops.name == NULL ||
 		    (r->compression != PM_COMPRESSION_NONE &&
 		     r->filter == NULL)) {
+			if (!may_refill)
+				return WOULD_REFILL;
 			rc = start(r);
 			if (rc == PIPEMODE_EOF) {
 				/* An empty stream under format=auto. */
@@ -963,6 +1030,8 @@ next_record(pipemode_reader *r, const void **data, size_t *len)
 		}
 		if (rc == PIPEMODE_FRAME_NEED && !r->src_eof &&
 		    f.need > r->end - r->pos) {
+			if (!may_refill)
+				return WOULD_REFILL;
 			rc = refill(r, f.need);
 			if (rc != PIPEMODE_OK)
 				return rc;
@@ -970,6 +1039,8 @@ next_record(pipemode_reader *r, const void **data, size_t *len)
 		}
 		if (rc == PIPEMODE_EOF && r->src_eof) {
 			if (r->next_file < r->nfiles) {
+				if (!may_refill)
+					return WOULD_REFILL;
 				rc = next_file(r);
 				if (rc != PIPEMODE_OK)
 					return rc;

@@ -557,6 +557,23 @@ START_TEST(test_text_is_eformat_never_lines)
 }
 END_TEST
 
+/* "x^" (78 5e) passes zlib's header check; what follows does not inflate,
+ * so compression=auto must leave such text alone. */
+START_TEST(test_text_that_starts_like_zlib_is_not_inflated)
+{
+	static const char csv[] = "x^2,y\n1,2\n3,4\n";
+	tu_result res;
+
+	read_mem(csv, strlen(csv), tu_chunks[_i],
+		 "format=lines,compression=auto", &res);
+	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
+	ck_assert_uint_eq(res.n, 3);
+	ck_assert_uint_eq(res.v[0].len, 5);
+	ck_assert_int_eq(memcmp(res.v[0].data, "x^2,y", 5), 0);
+	tu_result_free(&res);
+}
+END_TEST
+
 START_TEST(test_empty_stream_with_auto_is_eof)
 {
 	static const char *const options[] = {
@@ -695,6 +712,8 @@ detect_suite(void)
 			    3 * TU_NCHUNKS);
 	tcase_add_loop_test(tc, test_empty_stream_with_auto_is_eof, 0,
 			    TU_NCHUNKS);
+	tcase_add_loop_test(tc, test_text_that_starts_like_zlib_is_not_inflated,
+			    0, TU_NCHUNKS);
 	tcase_add_loop_test(tc, test_compressed_empty_stream_with_auto_is_eof,
 			    0, 3 * TU_NCHUNKS);
 	tcase_add_loop_test(tc, test_stream_shorter_than_a_header_is_an_error,
