@@ -32,53 +32,19 @@
 
 /* ------------------------------------------------------------ byte buffers */
 
-typedef struct zb {
-	unsigned char *p;
-	size_t len, cap;
-} zb;
-
 static void
-zb_reserve(zb *b, size_t n)
-{
-	if (b->cap - b->len < n) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap - b->len < n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		ck_assert_ptr_nonnull(b->p);
-		b->cap = cap;
-	}
-}
-
-static void
-zb_add(zb *b, const void *p, size_t n)
-{
-	zb_reserve(b, n);
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void
-zb_byte(zb *b, unsigned v)
+zb_byte(tu_buf *b, unsigned v)
 {
 	unsigned char c = (unsigned char)v;
-	zb_add(b, &c, 1);
+	tu_buf_add(b, &c, 1);
 }
 
 static void
-zb_le32(zb *b, uint32_t v)
+zb_le32(tu_buf *b, uint32_t v)
 {
 	unsigned char t[4];
 	tu_put_le32(t, v);
-	zb_add(b, t, 4);
-}
-
-static void
-zb_free(zb *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	tu_buf_add(b, t, 4);
 }
 
 /* ------------------------------------------------------------ models */
@@ -92,7 +58,7 @@ typedef struct xrec {
 
 typedef struct model {
 	const char *format; /* for format= */
-	zb raw, pay;
+	tu_buf raw, pay;
 	xrec *rec;
 	size_t nrec, cap;
 } model;
@@ -109,7 +75,7 @@ model_note(model *m, const void *p, size_t n, uint64_t off)
 	m->rec[m->nrec].len = n;
 	m->rec[m->nrec].off = off;
 	m->nrec++;
-	zb_add(&m->pay, p, n);
+	tu_buf_add(&m->pay, p, n);
 }
 
 static void
@@ -120,8 +86,8 @@ add_tfrecord(model *m, const void *p, size_t n)
 
 	tu_put_le64(h, n);
 	tu_put_le32(h + 8, tu_masked_crc(h, 8));
-	zb_add(&m->raw, h, 12);
-	zb_add(&m->raw, p, n);
+	tu_buf_add(&m->raw, h, 12);
+	tu_buf_add(&m->raw, p, n);
 	zb_le32(&m->raw, tu_masked_crc(p, n));
 	model_note(m, p, n, off);
 }
@@ -134,8 +100,8 @@ add_recordio(model *m, const void *p, size_t n)
 
 	zb_le32(&m->raw, 0xced7230au);
 	zb_le32(&m->raw, (uint32_t)n); /* flag 0: a whole record */
-	zb_add(&m->raw, p, n);
-	zb_add(&m->raw, zeros, (4 - n % 4) % 4);
+	tu_buf_add(&m->raw, p, n);
+	tu_buf_add(&m->raw, zeros, (4 - n % 4) % 4);
 	model_note(m, p, n, off);
 }
 
@@ -144,7 +110,7 @@ add_line(model *m, const void *p, size_t n)
 {
 	uint64_t off = m->raw.len;
 
-	zb_add(&m->raw, p, n);
+	tu_buf_add(&m->raw, p, n);
 	zb_byte(&m->raw, '\n');
 	model_note(m, p, n, off);
 }
@@ -163,8 +129,8 @@ add_record(model *m, const void *p, size_t n)
 static void
 model_free(model *m)
 {
-	zb_free(&m->raw);
-	zb_free(&m->pay);
+	tu_buf_free(&m->raw);
+	tu_buf_free(&m->pay);
 	free(m->rec);
 	memset(m, 0, sizeof(*m));
 }
@@ -246,25 +212,6 @@ check_model(const tu_result *res, const model *m, int complete)
 			      m->nrec, res->rc, res->errmsg);
 }
 
-/* Read p[0..n) at chunk with options; stats taken before closing. */
-static pipemode_stats
-read_mem(const void *p, size_t n, size_t chunk, const char *options,
-	 tu_result *res)
-{
-	tu_src src;
-	pipemode_reader *r;
-	pipemode_stats st;
-
-	tu_src_init(&src, p, n, chunk);
-	r = tu_open_src(&src, options);
-	tu_read_all(r, res);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
-	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	return st;
-}
-
 /* The compressed bytes read back as every record of m, to a clean EOF,
  * every compressed byte taken. */
 static void
@@ -272,7 +219,7 @@ expect_model(const void *z, size_t zlen, const model *m, size_t chunk,
 	     const char *extra)
 {
 	tu_result res;
-	pipemode_stats st = read_mem(z, zlen, chunk, opts(m, extra), &res);
+	pipemode_stats st = tu_read_mem(z, zlen, chunk, opts(m, extra), &res);
 
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "%s, %s, chunk %zu: rc %d: %s",
 		      m->format, extra, chunk, res.rc, res.errmsg);
@@ -322,7 +269,7 @@ names_compressed(const char *msg)
 /* Append deflate output for in[0..n): windowBits 15 + 16 is gzip, 15 zlib,
  * -15 raw deflate. */
 static void
-zcompress(zb *out, const void *in, size_t n, int wbits, int level)
+zcompress(tu_buf *out, const void *in, size_t n, int wbits, int level)
 {
 	z_stream z;
 	int zrc;
@@ -334,7 +281,7 @@ zcompress(zb *out, const void *in, size_t n, int wbits, int level)
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)n;
 	do {
-		zb_reserve(out, 64 * KiB);
+		tu_buf_reserve(out, 64 * KiB);
 		z.next_out = out->p + out->len;
 		z.avail_out = (uInt)(out->cap - out->len);
 		zrc = deflate(&z, Z_FINISH);
@@ -346,7 +293,7 @@ zcompress(zb *out, const void *in, size_t n, int wbits, int level)
 }
 
 static void
-gzip_member(zb *out, const void *in, size_t n)
+gzip_member(tu_buf *out, const void *in, size_t n)
 {
 	zcompress(out, in, n, 15 + 16, 6);
 }
@@ -368,7 +315,7 @@ enum { BAD_HCRC = 1, BAD_CRC = 2, BAD_ISIZE = 4 };
  * Returns the header's length.
  */
 static size_t
-gzip_member_by_hand(zb *out, const void *in, size_t n, unsigned flags,
+gzip_member_by_hand(tu_buf *out, const void *in, size_t n, unsigned flags,
 		    unsigned bad)
 {
 	size_t start = out->len, hlen;
@@ -386,14 +333,14 @@ gzip_member_by_hand(zb *out, const void *in, size_t n, unsigned flags,
 		static const unsigned char extra[] = {
 			14, 0, 'A', 'p', 4, 0, 1, 2, 3, 4,
 			'z', 'z', 2, 0, 0x1f, 0x8b};
-		zb_add(out, extra, sizeof(extra));
+		tu_buf_add(out, extra, sizeof(extra));
 	}
 	if (flags & FNAME)
-		zb_add(out, "train-0.tfrecord", 17);
+		tu_buf_add(out, "train-0.tfrecord", 17);
 	if (flags & FCOMMENT) {
 		static const char comment[] =
 			"written by check_compression, \xe9t\xe9";
-		zb_add(out, comment, sizeof(comment)); /* with its NUL */
+		tu_buf_add(out, comment, sizeof(comment)); /* with its NUL */
 	}
 	if (flags & FHCRC) {
 		uint32_t h = (uint32_t)crc32(0L, out->p + start,
@@ -431,7 +378,7 @@ shell(const char *cmd)
 START_TEST(test_gzip_single_member)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, FMT, 40);
 	gzip_member(&z, m.raw.p, m.raw.len);
@@ -439,7 +386,7 @@ START_TEST(test_gzip_single_member)
 	expect_model(z.p, z.len, &m, CHUNK, "compression=gzip");
 	expect_model(z.p, z.len, &m, CHUNK, "compression=auto");
 	expect_model(z.p, z.len, &m, CHUNK, "compression=GZIP");
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -447,13 +394,13 @@ END_TEST
 START_TEST(test_zlib_stream)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, FMT, 40);
 	zcompress(&z, m.raw.p, m.raw.len, 15, 6);
 	expect_model(z.p, z.len, &m, CHUNK, "compression=zlib");
 	expect_model(z.p, z.len, &m, CHUNK, "compression=auto");
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -466,7 +413,7 @@ START_TEST(test_every_level_and_window)
 
 	model_sample(&m, FMT, 25);
 	for (int k = 0; k < NELEM(levels); k++) {
-		zb g = {0}, z = {0}, zs = {0};
+		tu_buf g = {0}, z = {0}, zs = {0};
 
 		zcompress(&g, m.raw.p, m.raw.len, 15 + 16, levels[k]);
 		zcompress(&z, m.raw.p, m.raw.len, 15, levels[k]);
@@ -474,9 +421,9 @@ START_TEST(test_every_level_and_window)
 		expect_model(g.p, g.len, &m, CHUNK, "compression=gzip");
 		expect_model(z.p, z.len, &m, CHUNK, "compression=zlib");
 		expect_model(zs.p, zs.len, &m, CHUNK, "compression=auto");
-		zb_free(&g);
-		zb_free(&z);
-		zb_free(&zs);
+		tu_buf_free(&g);
+		tu_buf_free(&z);
+		tu_buf_free(&zs);
 	}
 	model_free(&m);
 }
@@ -498,7 +445,7 @@ END_TEST
 /* Compress raw as consecutive gzip members cut at cuts[] (ascending, within
  * raw); zero-length members where two cuts are equal. */
 static void
-gzip_members_at(zb *out, const zb *raw, const size_t *cuts, int ncuts)
+gzip_members_at(tu_buf *out, const tu_buf *raw, const size_t *cuts, int ncuts)
 {
 	size_t from = 0;
 
@@ -512,7 +459,7 @@ gzip_members_at(zb *out, const zb *raw, const size_t *cuts, int ncuts)
 START_TEST(test_multi_member_records_split_across_members)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	size_t cuts[6];
 
 	model_sample(&m, FMT, 40);
@@ -527,7 +474,7 @@ START_TEST(test_multi_member_records_split_across_members)
 	gzip_members_at(&z, &m.raw, cuts, 6);
 	expect_model(z.p, z.len, &m, CHUNK, "compression=gzip");
 	expect_model(z.p, z.len, &m, CHUNK, "compression=auto");
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -535,7 +482,7 @@ END_TEST
 START_TEST(test_multi_member_one_record_per_member)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, FMT, 30);
 	for (size_t i = 0; i < m.nrec; i++) {
@@ -544,7 +491,7 @@ START_TEST(test_multi_member_one_record_per_member)
 			    (size_t)(end - m.rec[i].off));
 	}
 	expect_model(z.p, z.len, &m, CHUNK, "compression=gzip");
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -552,14 +499,14 @@ END_TEST
 START_TEST(test_multi_member_one_byte_per_member)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, FMT, 6);
 	for (size_t k = 0; k < m.raw.len; k++)
 		gzip_member(&z, m.raw.p + k, 1);
 	expect_model(z.p, z.len, &m, CHUNK, "compression=gzip");
 	expect_model(z.p, z.len, &m, CHUNK, "compression=auto");
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -572,7 +519,7 @@ START_TEST(test_every_header_flag_combination)
 
 	model_sample(&m, "tfrecord", 12);
 	for (unsigned flags = 0; flags < 32; flags++) {
-		zb z = {0};
+		tu_buf z = {0};
 		size_t hlen;
 
 		hlen = gzip_member_by_hand(&z, m.raw.p, m.raw.len, flags, 0);
@@ -581,7 +528,7 @@ START_TEST(test_every_header_flag_combination)
 		expect_model(z.p, z.len, &m, TU_CHUNK, "compression=auto");
 		/* and as the second member after one with no flags */
 		{
-			zb two = {0};
+			tu_buf two = {0};
 			size_t half = (size_t)m.rec[5].off + 3;
 
 			gzip_member(&two, m.raw.p, half);
@@ -589,9 +536,9 @@ START_TEST(test_every_header_flag_combination)
 					    m.raw.len - half, flags, 0);
 			expect_model(two.p, two.len, &m, TU_CHUNK,
 				     "compression=gzip");
-			zb_free(&two);
+			tu_buf_free(&two);
 		}
-		zb_free(&z);
+		tu_buf_free(&z);
 	}
 	model_free(&m);
 }
@@ -600,7 +547,7 @@ END_TEST
 START_TEST(test_every_flag_with_lines_and_recordio)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, _i < TU_NCHUNKS ? "lines" : "recordio", 20);
 	gzip_member_by_hand(&z, m.raw.p, m.raw.len,
@@ -609,7 +556,7 @@ START_TEST(test_every_flag_with_lines_and_recordio)
 		     "compression=gzip");
 	expect_model(z.p, z.len, &m, tu_chunks[_i % TU_NCHUNKS],
 		     "compression=auto");
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -621,17 +568,17 @@ START_TEST(test_reserved_header_flag_is_ecorrupt)
 
 	model_sample(&m, "tfrecord", 5);
 	for (int k = 0; k < NELEM(reserved); k++) {
-		zb z = {0};
+		tu_buf z = {0};
 		tu_result res;
 
 		gzip_member_by_hand(&z, m.raw.p, m.raw.len, reserved[k], 0);
-		read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+		tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 		ck_assert_msg(res.rc == PIPEMODE_ECORRUPT,
 			      "flags 0x%02x: rc %d: %s", reserved[k], res.rc,
 			      res.errmsg);
 		ck_assert_uint_eq(res.n, 0);
 		tu_result_free(&res);
-		zb_free(&z);
+		tu_buf_free(&z);
 	}
 	model_free(&m);
 }
@@ -640,19 +587,19 @@ END_TEST
 START_TEST(test_bad_header_crc_is_ecorrupt)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	model_sample(&m, "tfrecord", 5);
 	gzip_member_by_hand(&z, m.raw.p, m.raw.len, FHCRC | FNAME, BAD_HCRC);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
 	ck_assert_msg(names_compressed(res.errmsg), "errmsg \"%s\"",
 		      res.errmsg);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -788,7 +735,7 @@ peak_rss_kib(void)
  * never holds the 64 MiB): about 64 KiB compressed.
  */
 static void
-zero_records_gzip(zb *out, int nrec, size_t reclen, int tfrecord)
+zero_records_gzip(tu_buf *out, int nrec, size_t reclen, int tfrecord)
 {
 	unsigned char *rec = calloc(1, reclen + 16);
 	size_t framed = reclen;
@@ -812,7 +759,7 @@ zero_records_gzip(zb *out, int nrec, size_t reclen, int tfrecord)
 		z.next_in = i == nrec ? NULL : rec;
 		z.avail_in = i == nrec ? 0 : (uInt)framed;
 		do {
-			zb_reserve(out, 16 * KiB);
+			tu_buf_reserve(out, 16 * KiB);
 			z.next_out = out->p + out->len;
 			z.avail_out = (uInt)(out->cap - out->len);
 			zrc = deflate(&z, flush);
@@ -828,7 +775,7 @@ zero_records_gzip(zb *out, int nrec, size_t reclen, int tfrecord)
 
 START_TEST(test_huge_ratio_reads_in_bounded_memory)
 {
-	zb z = {0};
+	tu_buf z = {0};
 	tu_src src;
 	pipemode_reader *r;
 	pipemode_stats st;
@@ -862,7 +809,7 @@ START_TEST(test_huge_ratio_reads_in_bounded_memory)
 	ck_assert_msg(after - before < 32 * 1024,
 		      "peak RSS grew by %ld KiB reading 64 MiB of records",
 		      after - before);
-	zb_free(&z);
+	tu_buf_free(&z);
 }
 END_TEST
 
@@ -870,7 +817,7 @@ START_TEST(test_zero_bomb_as_lines_is_etoobig_in_bounded_memory)
 {
 	/* 64 MiB of zero bytes is one line with no end: max_record_size must
 	 * stop it long before the 64 MiB are inflated. */
-	zb z = {0};
+	tu_buf z = {0};
 	tu_src src;
 	pipemode_reader *r;
 	const void *data;
@@ -891,7 +838,7 @@ START_TEST(test_zero_bomb_as_lines_is_etoobig_in_bounded_memory)
 	after = peak_rss_kib();
 	ck_assert_msg(after - before < 16 * 1024, "peak RSS grew by %ld KiB",
 		      after - before);
-	zb_free(&z);
+	tu_buf_free(&z);
 }
 END_TEST
 
@@ -900,14 +847,14 @@ END_TEST
 /* Every cut of z (1 .. zlen-1) is ETRUNCATED, with the records before it
  * intact and a message naming the compressed offset. */
 static void
-expect_truncated_everywhere(const zb *z, const model *m, size_t chunk,
+expect_truncated_everywhere(const tu_buf *z, const model *m, size_t chunk,
 			    const char *extra, size_t step)
 {
 	for (size_t cut = 1; cut < z->len; cut += (cut < 40 || cut + 12 >
 						   z->len) ? 1 : step) {
 		tu_result res;
 
-		read_mem(z->p, cut, chunk, opts(m, extra), &res);
+		tu_read_mem(z->p, cut, chunk, opts(m, extra), &res);
 		ck_assert_msg(res.rc == PIPEMODE_ETRUNCATED,
 			      "%s cut at %zu of %zu (chunk %zu): rc %d (%s), "
 			      "%zu records: %s",
@@ -928,7 +875,7 @@ expect_truncated_everywhere(const zb *z, const model *m, size_t chunk,
 START_TEST(test_truncated_gzip_is_etruncated_everywhere)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	size_t hlen;
 
 	model_sample(&m, FMT, 7);
@@ -937,7 +884,7 @@ START_TEST(test_truncated_gzip_is_etruncated_everywhere)
 				   FHCRC | FEXTRA | FNAME | FCOMMENT, 0);
 	ck_assert_uint_gt(hlen, 60);
 	expect_truncated_everywhere(&z, &m, CHUNK, "compression=gzip", 1);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -945,12 +892,12 @@ END_TEST
 START_TEST(test_truncated_zlib_is_etruncated_everywhere)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, FMT, 7);
 	zcompress(&z, m.raw.p, m.raw.len, 15, 6);
 	expect_truncated_everywhere(&z, &m, CHUNK, "compression=zlib", 1);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -960,7 +907,7 @@ START_TEST(test_truncated_last_member_is_etruncated)
 	/* two members; cuts inside the second (never at the boundary, where
 	 * the stream is a valid one-member stream) */
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	size_t first;
 
 	model_sample(&m, FMT, 7); /* small: every cut is read */
@@ -971,7 +918,7 @@ START_TEST(test_truncated_last_member_is_etruncated)
 	for (size_t cut = first + 1; cut < z.len; cut++) {
 		tu_result res;
 
-		read_mem(z.p, cut, CHUNK, opts(&m, "compression=gzip"), &res);
+		tu_read_mem(z.p, cut, CHUNK, opts(&m, "compression=gzip"), &res);
 		ck_assert_msg(res.rc == PIPEMODE_ETRUNCATED,
 			      "cut at %zu: rc %d: %s", cut, res.rc, res.errmsg);
 		check_model(&res, &m, 0);
@@ -981,7 +928,7 @@ START_TEST(test_truncated_last_member_is_etruncated)
 			      "errmsg \"%s\"", res.errmsg);
 		tu_result_free(&res);
 	}
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -990,13 +937,13 @@ START_TEST(test_truncated_large_stream_is_etruncated)
 {
 	/* the 70 KB record and more: cuts deep inside long deflate data */
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, "tfrecord", 60);
 	gzip_member(&z, m.raw.p, m.raw.len);
 	expect_truncated_everywhere(&z, &m, TU_CHUNK, "compression=gzip",
 				    z.len / 50 + 1);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1015,7 +962,7 @@ START_TEST(test_corrupt_deflate_byte_is_an_error_never_wrong_records)
 	/* TFRecord's CRCs and gzip's CRC32 between them catch every flipped
 	 * byte; whatever came out before the error is the original. */
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	size_t hlen;
 
 	model_sample(&m, "tfrecord", 7); /* small: every byte is flipped */
@@ -1024,7 +971,7 @@ START_TEST(test_corrupt_deflate_byte_is_an_error_never_wrong_records)
 		tu_result res;
 
 		z.p[pos] ^= 0xff;
-		read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+		tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 		z.p[pos] ^= 0xff;
 		ck_assert_msg(is_detected_corruption(res.rc),
 			      "byte %zu of %zu flipped: rc %d (%s) after %zu "
@@ -1034,7 +981,7 @@ START_TEST(test_corrupt_deflate_byte_is_an_error_never_wrong_records)
 		check_model(&res, &m, 0);
 		tu_result_free(&res);
 	}
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1044,7 +991,7 @@ START_TEST(test_corrupt_byte_in_lines_is_never_a_clean_end)
 	/* Lines carry no CRC: the records may differ, but the stream must
 	 * not end cleanly. */
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 
 	model_sample(&m, "lines", 7);
 	gzip_member(&z, m.raw.p, m.raw.len);
@@ -1052,7 +999,7 @@ START_TEST(test_corrupt_byte_in_lines_is_never_a_clean_end)
 		tu_result res;
 
 		z.p[pos] ^= 0xff;
-		read_mem(z.p, z.len, TU_CHUNK, "format=lines,compression=gzip",
+		tu_read_mem(z.p, z.len, TU_CHUNK, "format=lines,compression=gzip",
 			 &res);
 		z.p[pos] ^= 0xff;
 		ck_assert_msg(res.rc < 0, "byte %zu flipped: rc %d after %zu "
@@ -1060,7 +1007,7 @@ START_TEST(test_corrupt_byte_in_lines_is_never_a_clean_end)
 			      pos, res.rc, res.n);
 		tu_result_free(&res);
 	}
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1072,11 +1019,11 @@ START_TEST(test_bad_trailer_is_ecorrupt_after_every_record)
 
 	model_sample(&m, FMT, 20);
 	for (int k = 0; k < NELEM(bad); k++) {
-		zb z = {0};
+		tu_buf z = {0};
 		tu_result res;
 
 		gzip_member_by_hand(&z, m.raw.p, m.raw.len, FNAME, bad[k]);
-		read_mem(z.p, z.len, CHUNK, opts(&m, "compression=gzip"),
+		tu_read_mem(z.p, z.len, CHUNK, opts(&m, "compression=gzip"),
 			 &res);
 		ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "bad %u: rc %d: %s",
 			      bad[k], res.rc, res.errmsg);
@@ -1085,7 +1032,7 @@ START_TEST(test_bad_trailer_is_ecorrupt_after_every_record)
 		ck_assert_msg(names_compressed(res.errmsg), "errmsg \"%s\"",
 			      res.errmsg);
 		tu_result_free(&res);
-		zb_free(&z);
+		tu_buf_free(&z);
 	}
 	model_free(&m);
 }
@@ -1094,7 +1041,7 @@ END_TEST
 START_TEST(test_bad_crc_in_first_member_is_ecorrupt)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 	size_t cut;
 
@@ -1102,13 +1049,13 @@ START_TEST(test_bad_crc_in_first_member_is_ecorrupt)
 	cut = (size_t)m.rec[10].off;
 	gzip_member_by_hand(&z, m.raw.p, cut, 0, BAD_CRC);
 	gzip_member(&z, m.raw.p + cut, m.raw.len - cut);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	check_model(&res, &m, 0);
 	ck_assert_uint_le(res.n, 10);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1116,18 +1063,18 @@ END_TEST
 START_TEST(test_bad_zlib_checksum_is_ecorrupt)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	model_sample(&m, "tfrecord", 20);
 	zcompress(&z, m.raw.p, m.raw.len, 15, 6);
 	z.p[z.len - 1] ^= 0x01; /* the Adler-32 */
-	read_mem(z.p, z.len, TU_CHUNK, "compression=zlib", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=zlib", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	check_model(&res, &m, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1148,12 +1095,12 @@ START_TEST(test_trailing_garbage_after_gzip_is_ecorrupt)
 
 	model_sample(&m, FMT, 15);
 	for (int k = 0; k < NELEM(garbage); k++) {
-		zb z = {0};
+		tu_buf z = {0};
 		tu_result res;
 
 		gzip_member(&z, m.raw.p, m.raw.len);
-		zb_add(&z, garbage[k].bytes, garbage[k].len);
-		read_mem(z.p, z.len, CHUNK, opts(&m, "compression=gzip"),
+		tu_buf_add(&z, garbage[k].bytes, garbage[k].len);
+		tu_read_mem(z.p, z.len, CHUNK, opts(&m, "compression=gzip"),
 			 &res);
 		ck_assert_msg(res.rc == PIPEMODE_ECORRUPT,
 			      "garbage %d: rc %d (%s): %s", k, res.rc,
@@ -1161,13 +1108,13 @@ START_TEST(test_trailing_garbage_after_gzip_is_ecorrupt)
 		check_model(&res, &m, 0);
 		tu_result_free(&res);
 		/* the same under compression=auto */
-		read_mem(z.p, z.len, CHUNK, opts(&m, "compression=auto"),
+		tu_read_mem(z.p, z.len, CHUNK, opts(&m, "compression=auto"),
 			 &res);
 		ck_assert_msg(res.rc == PIPEMODE_ECORRUPT,
 			      "garbage %d, auto: rc %d: %s", k, res.rc,
 			      res.errmsg);
 		tu_result_free(&res);
-		zb_free(&z);
+		tu_buf_free(&z);
 	}
 	model_free(&m);
 }
@@ -1178,19 +1125,19 @@ START_TEST(test_partial_member_after_gzip_is_an_error)
 	/* a lone 0x1f may start another member: truncated or corrupt, never
 	 * a clean end */
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	model_sample(&m, "tfrecord", 15);
 	gzip_member(&z, m.raw.p, m.raw.len);
 	zb_byte(&z, 0x1f);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ETRUNCATED ||
 			      res.rc == PIPEMODE_ECORRUPT,
 		      "rc %d: %s", res.rc, res.errmsg);
 	check_model(&res, &m, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1198,18 +1145,18 @@ END_TEST
 START_TEST(test_trailing_garbage_after_zlib_is_an_error)
 {
 	model m;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	model_sample(&m, "tfrecord", 15);
 	zcompress(&z, m.raw.p, m.raw.len, 15, 6);
-	zb_add(&z, "junk", 4);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=zlib", &res);
+	tu_buf_add(&z, "junk", 4);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=zlib", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	check_model(&res, &m, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1235,7 +1182,7 @@ START_TEST(test_gzip_on_plain_data_is_ecorrupt_quickly)
 		add_tfrecord(&m, tmp, 64 * KiB);
 	}
 	free(tmp);
-	st = read_mem(m.raw.p, m.raw.len, TU_CHUNK, "compression=gzip", &res);
+	st = tu_read_mem(m.raw.p, m.raw.len, TU_CHUNK, "compression=gzip", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "gzip: rc %d: %s", res.rc,
 		      res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
@@ -1243,7 +1190,7 @@ START_TEST(test_gzip_on_plain_data_is_ecorrupt_quickly)
 		      "read %llu bytes before saying it is not gzip",
 		      (unsigned long long)st.bytes_read);
 	tu_result_free(&res);
-	st = read_mem(m.raw.p, m.raw.len, TU_CHUNK, "compression=zlib", &res);
+	st = tu_read_mem(m.raw.p, m.raw.len, TU_CHUNK, "compression=zlib", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "zlib: rc %d: %s", res.rc,
 		      res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
@@ -1256,24 +1203,24 @@ END_TEST
 START_TEST(test_gzip_and_zlib_are_not_mistaken_for_each_other)
 {
 	model m;
-	zb g = {0}, z = {0};
+	tu_buf g = {0}, z = {0};
 	tu_result res;
 
 	model_sample(&m, "tfrecord", 10);
 	gzip_member(&g, m.raw.p, m.raw.len);
 	zcompress(&z, m.raw.p, m.raw.len, 15, 6);
-	read_mem(g.p, g.len, TU_CHUNK, "compression=zlib", &res);
+	tu_read_mem(g.p, g.len, TU_CHUNK, "compression=zlib", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
 	tu_result_free(&res);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 	ck_assert_msg(res.rc == PIPEMODE_ECORRUPT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
 	tu_result_free(&res);
-	zb_free(&g);
-	zb_free(&z);
+	tu_buf_free(&g);
+	tu_buf_free(&z);
 	model_free(&m);
 }
 END_TEST
@@ -1308,7 +1255,7 @@ START_TEST(test_framer_errors_name_uncompressed_offsets)
 	/* a bad payload CRC in record 6 of a gzip'ed TFRecord: the error
 	 * says record 6 at its offset in the uncompressed stream */
 	tu_stream s;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 	char want[128];
 
@@ -1317,7 +1264,7 @@ START_TEST(test_framer_errors_name_uncompressed_offsets)
 		tu_stream_add_random(&s, (size_t)(100 + 50 * i), (uint64_t)i,
 				     i == 6 ? TU_BAD_DATA_CRC : 0);
 	gzip_member(&z, s.p, s.len);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 	tu_check_records(&res, &s, 6, 0);
 	tu_check_error(&res, PIPEMODE_ECRC, 6, s.rec[6].offset);
 	snprintf(want, sizeof(want), "callback: tfrecord: record 6 at byte %llu: ",
@@ -1327,12 +1274,12 @@ START_TEST(test_framer_errors_name_uncompressed_offsets)
 	tu_result_free(&res);
 
 	/* skip_corrupt steps over it inside the compressed stream too */
-	read_mem(z.p, z.len, TU_CHUNK, "compression=auto,skip_corrupt=1",
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=auto,skip_corrupt=1",
 		 &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	tu_check_records(&res, &s, s.nrec, 1);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 }
 END_TEST
@@ -1342,21 +1289,21 @@ START_TEST(test_framer_truncation_inside_complete_gzip)
 	/* a complete gzip stream whose content stops inside a record: the
 	 * framer's ETRUNCATED, at the record's uncompressed offset */
 	tu_stream s;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	tu_stream_init(&s);
 	for (int i = 0; i < 5; i++)
 		tu_stream_add_random(&s, 1000, (uint64_t)i, 0);
 	gzip_member(&z, s.p, s.len - 10);
-	read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
+	tu_read_mem(z.p, z.len, TU_CHUNK, "compression=gzip", &res);
 	tu_check_records(&res, &s, 4, 0);
 	tu_check_error(&res, PIPEMODE_ETRUNCATED, 4, s.rec[4].offset);
 	ck_assert_msg(strncmp(res.errmsg, "callback: tfrecord: record 4", 28) ==
 			      0,
 		      "errmsg \"%s\"", res.errmsg);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 }
 END_TEST
@@ -1381,7 +1328,7 @@ START_TEST(test_existing_gzip_tfrecord_files)
 		snprintf(path, sizeof(path), "%s/%s", PM_TEST_DATA_DIR,
 			 files[k].name);
 		p = tu_read_file(path, &n);
-		read_mem(p, n, TU_CHUNK, "compression=auto", &res);
+		tu_read_mem(p, n, TU_CHUNK, "compression=auto", &res);
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "%s: rc %d: %s",
 			      files[k].name, res.rc, res.errmsg);
 		ck_assert_uint_eq(res.n, files[k].records);

@@ -22,43 +22,9 @@
 
 /* ------------------------------------------------------------ helpers */
 
-typedef struct zb {
-	unsigned char *p;
-	size_t len, cap;
-} zb;
-
-static void
-zb_reserve(zb *b, size_t n)
-{
-	if (b->cap - b->len < n) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap - b->len < n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		ck_assert_ptr_nonnull(b->p);
-		b->cap = cap;
-	}
-}
-
-static void
-zb_add(zb *b, const void *p, size_t n)
-{
-	zb_reserve(b, n);
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void
-zb_free(zb *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 /* windowBits 15 + 16: gzip; 15: zlib. */
 static void
-zcompress(zb *out, const void *in, size_t n, int wbits)
+zcompress(tu_buf *out, const void *in, size_t n, int wbits)
 {
 	z_stream z;
 	int zrc;
@@ -70,7 +36,7 @@ zcompress(zb *out, const void *in, size_t n, int wbits)
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)n;
 	do {
-		zb_reserve(out, 64 * KiB);
+		tu_buf_reserve(out, 64 * KiB);
 		z.next_out = out->p + out->len;
 		z.avail_out = (uInt)(out->cap - out->len);
 		zrc = deflate(&z, Z_FINISH);
@@ -86,17 +52,17 @@ enum { PLAIN, GZIP, ZLIB };
 static const char *const kind_names[] = {"plain", "gzip", "zlib"};
 
 static void
-encode(zb *out, const void *p, size_t n, int kind)
+encode(tu_buf *out, const void *p, size_t n, int kind)
 {
 	if (kind == PLAIN)
-		zb_add(out, p, n);
+		tu_buf_add(out, p, n);
 	else
 		zcompress(out, p, n, kind == GZIP ? 15 + 16 : 15);
 }
 
 /* A RecordIO stream (whole records, flag 0) and where its records are. */
 typedef struct rio {
-	zb raw;
+	tu_buf raw;
 	size_t nrec;
 	uint64_t off[64];
 	size_t len[64];
@@ -116,9 +82,9 @@ rio_add(rio *s, const void *p, size_t n)
 	s->nrec++;
 	tu_put_le32(h, 0xced7230au);
 	tu_put_le32(h + 4, (uint32_t)n);
-	zb_add(&s->raw, h, 8);
-	zb_add(&s->raw, p, n);
-	zb_add(&s->raw, zeros, (4 - n % 4) % 4);
+	tu_buf_add(&s->raw, h, 8);
+	tu_buf_add(&s->raw, p, n);
+	tu_buf_add(&s->raw, zeros, (4 - n % 4) % 4);
 }
 
 static void
@@ -158,25 +124,6 @@ tf_sample(tu_stream *s)
 				     (uint64_t)i + 1, 0);
 }
 
-/* Read p[0..n) at chunk with options; stats taken before closing. */
-static pipemode_stats
-read_mem(const void *p, size_t n, size_t chunk, const char *options,
-	 tu_result *res)
-{
-	tu_src src;
-	pipemode_reader *r;
-	pipemode_stats st;
-
-	tu_src_init(&src, p, n, chunk);
-	r = tu_open_src(&src, options);
-	tu_read_all(r, res);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
-	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	return st;
-}
-
 static void
 check_prefix(const char *msg, const char *framer, uint64_t index,
 	     uint64_t offset)
@@ -205,13 +152,13 @@ static const char *const auto_options[] = {
 START_TEST(test_tfrecord_is_detected_plain_gzip_and_zlib)
 {
 	tu_stream s;
-	zb z = {0};
+	tu_buf z = {0};
 
 	tf_sample(&s);
 	encode(&z, s.p, s.len, KIND);
 	for (int k = 0; k < NELEM(auto_options); k++) {
 		tu_result res;
-		pipemode_stats st = read_mem(z.p, z.len, CHUNK,
+		pipemode_stats st = tu_read_mem(z.p, z.len, CHUNK,
 					     auto_options[k], &res);
 
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "%s, %s: rc %d: %s",
@@ -226,12 +173,12 @@ START_TEST(test_tfrecord_is_detected_plain_gzip_and_zlib)
 		/* format=auto alone (no compression) */
 		tu_result res;
 
-		read_mem(z.p, z.len, CHUNK, "format=auto", &res);
+		tu_read_mem(z.p, z.len, CHUNK, "format=auto", &res);
 		ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 		tu_check_records(&res, &s, s.nrec, 0);
 		tu_result_free(&res);
 	}
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 }
 END_TEST
@@ -240,28 +187,28 @@ START_TEST(test_short_tfrecord_streams_are_detected)
 {
 	/* shorter than the 64 bytes detection looks at */
 	tu_stream s;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	tu_stream_init(&s);
 	tu_stream_add(&s, "hi", 2, 0);
 	encode(&z, s.p, s.len, KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	tu_check_records(&res, &s, 1, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 
 	/* one empty record: 16 bytes in all */
 	tu_stream_init(&s);
 	tu_stream_add(&s, "", 0, 0);
 	encode(&z, s.p, s.len, KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	tu_check_records(&res, &s, 1, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 }
 END_TEST
@@ -293,7 +240,7 @@ START_TEST(test_tfrecord_length_that_looks_like_a_compression_header)
 	for (int k = 0; k < NELEM(options); k++) {
 		tu_result res;
 
-		read_mem(s.p, s.len, CHUNK, options[k], &res);
+		tu_read_mem(s.p, s.len, CHUNK, options[k], &res);
 		ck_assert_msg(res.rc == PIPEMODE_EOF,
 			      "length 0x%llx, \"%s\": rc %d (%s): %s",
 			      (unsigned long long)first, options[k], res.rc,
@@ -303,17 +250,17 @@ START_TEST(test_tfrecord_length_that_looks_like_a_compression_header)
 	}
 	/* and gzip'ed, it is gzip holding that TFRecord */
 	{
-		zb z = {0};
+		tu_buf z = {0};
 		tu_result res;
 
 		encode(&z, s.p, s.len, GZIP);
-		read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto",
+		tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto",
 			 &res);
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "gzip'ed: rc %d: %s",
 			      res.rc, res.errmsg);
 		tu_check_records(&res, &s, s.nrec, 0);
 		tu_result_free(&res);
-		zb_free(&z);
+		tu_buf_free(&z);
 	}
 	tu_stream_free(&s);
 }
@@ -322,18 +269,18 @@ END_TEST
 START_TEST(test_first_record_with_bad_payload_crc_is_still_tfrecord)
 {
 	tu_stream s;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	tu_stream_init(&s);
 	tu_stream_add_random(&s, 300, 1, TU_BAD_DATA_CRC);
 	tu_stream_add_random(&s, 30, 2, 0);
 	encode(&z, s.p, s.len, KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	tu_check_error(&res, PIPEMODE_ECRC, 0, 0);
 	check_prefix(res.errmsg, "tfrecord", 0, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 }
 END_TEST
@@ -342,30 +289,30 @@ START_TEST(test_errors_after_detection_name_the_framer)
 {
 	tu_stream s;
 	rio rs;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	tf_sample(&s);
 	s.p[s.rec[5].offset + 12 + 3] ^= 0x40; /* payload of record 5 */
 	encode(&z, s.p, s.len, KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	tu_check_records(&res, &s, 5, 0);
 	tu_check_error(&res, PIPEMODE_ECRC, 5, s.rec[5].offset);
 	check_prefix(res.errmsg, "tfrecord", 5, s.rec[5].offset);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 	tu_stream_free(&s);
 
 	rio_sample(&rs);
 	rs.raw.p[rs.off[3]] ^= 0x01; /* magic of record 3 */
 	encode(&z, rs.raw.p, rs.raw.len, KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	rio_check(&res, &rs, 3);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 3, rs.off[3]);
 	check_prefix(res.errmsg, "recordio", 3, rs.off[3]);
 	tu_result_free(&res);
-	zb_free(&z);
-	zb_free(&rs.raw);
+	tu_buf_free(&z);
+	tu_buf_free(&rs.raw);
 }
 END_TEST
 
@@ -374,13 +321,13 @@ END_TEST
 START_TEST(test_recordio_is_detected_plain_gzip_and_zlib)
 {
 	rio s;
-	zb z = {0};
+	tu_buf z = {0};
 
 	rio_sample(&s);
 	encode(&z, s.raw.p, s.raw.len, KIND);
 	for (int k = 0; k < NELEM(auto_options); k++) {
 		tu_result res;
-		pipemode_stats st = read_mem(z.p, z.len, CHUNK,
+		pipemode_stats st = tu_read_mem(z.p, z.len, CHUNK,
 					     auto_options[k], &res);
 
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "%s, %s: rc %d: %s",
@@ -390,27 +337,27 @@ START_TEST(test_recordio_is_detected_plain_gzip_and_zlib)
 		ck_assert_uint_eq(st.bytes_read, z.len);
 		tu_result_free(&res);
 	}
-	zb_free(&z);
-	zb_free(&s.raw);
+	tu_buf_free(&z);
+	tu_buf_free(&s.raw);
 }
 END_TEST
 
 START_TEST(test_short_recordio_stream_is_detected)
 {
 	rio s;
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	memset(&s, 0, sizeof(s));
 	rio_add(&s, "x", 1);
 	ck_assert_uint_eq(s.raw.len, 12);
 	encode(&z, s.raw.p, s.raw.len, KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	rio_check(&res, &s, 1);
 	tu_result_free(&res);
-	zb_free(&z);
-	zb_free(&s.raw);
+	tu_buf_free(&z);
+	tu_buf_free(&s.raw);
 }
 END_TEST
 
@@ -426,13 +373,13 @@ START_TEST(test_auto_takes_recordio_options)
 
 	rio_sample(&s);
 	for (int k = 0; k < NELEM(options); k++) {
-		read_mem(s.raw.p, s.raw.len, TU_CHUNK, options[k], &res);
+		tu_read_mem(s.raw.p, s.raw.len, TU_CHUNK, options[k], &res);
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "\"%s\": rc %d: %s",
 			      options[k], res.rc, res.errmsg);
 		rio_check(&res, &s, s.nrec);
 		tu_result_free(&res);
 	}
-	zb_free(&s.raw);
+	tu_buf_free(&s.raw);
 }
 END_TEST
 
@@ -458,7 +405,7 @@ START_TEST(test_auto_with_dmlc_joins_parts_the_dmlc_way)
 	memcpy(want, part1, 4);
 	tu_put_le32(want + 4, 0xced7230au);
 	memcpy(want + 8, part2, 4);
-	read_mem(raw, n, TU_CHUNK, "format=auto,recordio_multipart=dmlc", &res);
+	tu_read_mem(raw, n, TU_CHUNK, "format=auto,recordio_multipart=dmlc", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	ck_assert_uint_eq(res.n, 1);
 	ck_assert_uint_eq(res.v[0].len, 12);
@@ -496,7 +443,7 @@ START_TEST(test_random_bytes_are_eformat_saying_what_was_seen)
 {
 	unsigned char p[4096];
 	char hex[16];
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	tu_fill(p, sizeof(p), 2024);
@@ -505,7 +452,7 @@ START_TEST(test_random_bytes_are_eformat_saying_what_was_seen)
 	ck_assert((p[0] & 0x0f) != 8);
 	ck_assert(!(p[0] == 0x0a && p[1] == 0x23));
 	encode(&z, p, sizeof(p), KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EFORMAT, "%s: rc %d (%s): %s",
 		      kind_names[KIND], res.rc, pipemode_code_name(res.rc),
 		      res.errmsg);
@@ -521,11 +468,11 @@ START_TEST(test_random_bytes_are_eformat_saying_what_was_seen)
 		      res.errmsg, hex);
 	tu_result_free(&res);
 	if (KIND == PLAIN) {
-		read_mem(p, sizeof(p), CHUNK, "format=auto", &res);
+		tu_read_mem(p, sizeof(p), CHUNK, "format=auto", &res);
 		ck_assert_int_eq(res.rc, PIPEMODE_EFORMAT);
 		tu_result_free(&res);
 	}
-	zb_free(&z);
+	tu_buf_free(&z);
 }
 END_TEST
 
@@ -540,11 +487,11 @@ static const char *const texts[] = {
 START_TEST(test_text_is_eformat_never_lines)
 {
 	for (int k = 0; k < NELEM(texts); k++) {
-		zb z = {0};
+		tu_buf z = {0};
 		tu_result res;
 
 		encode(&z, texts[k], strlen(texts[k]), KIND);
-		read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto",
+		tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto",
 			 &res);
 		ck_assert_msg(res.rc == PIPEMODE_EFORMAT,
 			      "text %d (%s): rc %d (%s): %s", k,
@@ -552,7 +499,7 @@ START_TEST(test_text_is_eformat_never_lines)
 			      pipemode_code_name(res.rc), res.errmsg);
 		ck_assert_uint_eq(res.n, 0);
 		tu_result_free(&res);
-		zb_free(&z);
+		tu_buf_free(&z);
 	}
 }
 END_TEST
@@ -564,7 +511,7 @@ START_TEST(test_text_that_starts_like_zlib_is_not_inflated)
 	static const char csv[] = "x^2,y\n1,2\n3,4\n";
 	tu_result res;
 
-	read_mem(csv, strlen(csv), tu_chunks[_i],
+	tu_read_mem(csv, strlen(csv), tu_chunks[_i],
 		 "format=lines,compression=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	ck_assert_uint_eq(res.n, 3);
@@ -583,7 +530,7 @@ START_TEST(test_empty_stream_with_auto_is_eof)
 
 	for (int k = 0; k < NELEM(options); k++) {
 		tu_result res;
-		pipemode_stats st = read_mem("", 0, TU_CHUNK, options[k], &res);
+		pipemode_stats st = tu_read_mem("", 0, TU_CHUNK, options[k], &res);
 
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "\"%s\": rc %d: %s",
 			      options[k], res.rc, res.errmsg);
@@ -598,15 +545,15 @@ END_TEST
 
 START_TEST(test_compressed_empty_stream_with_auto_is_eof)
 {
-	zb z = {0};
+	tu_buf z = {0};
 	tu_result res;
 
 	encode(&z, "", 0, KIND == PLAIN ? GZIP : KIND);
-	read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
+	tu_read_mem(z.p, z.len, CHUNK, "format=auto,compression=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
 	tu_result_free(&res);
-	zb_free(&z);
+	tu_buf_free(&z);
 }
 END_TEST
 
@@ -627,14 +574,14 @@ START_TEST(test_stream_shorter_than_a_header_is_an_error)
 	int k = _i / TU_NCHUNKS;
 	tu_result res;
 
-	read_mem(shorts[k].p, shorts[k].n, CHUNK, "format=auto", &res);
+	tu_read_mem(shorts[k].p, shorts[k].n, CHUNK, "format=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EFORMAT ||
 			      res.rc == PIPEMODE_ETRUNCATED,
 		      "short %d: rc %d (%s): %s", k, res.rc,
 		      pipemode_code_name(res.rc), res.errmsg);
 	ck_assert_uint_eq(res.n, 0);
 	tu_result_free(&res);
-	read_mem(shorts[k].p, shorts[k].n, CHUNK,
+	tu_read_mem(shorts[k].p, shorts[k].n, CHUNK,
 		 "format=auto,compression=auto", &res);
 	ck_assert_msg(res.rc < 0 && res.rc != PIPEMODE_EOF,
 		      "short %d with compression=auto: rc %d: %s", k, res.rc,
@@ -654,7 +601,7 @@ START_TEST(test_truncated_tfrecord_header_prefix_is_an_error)
 	for (size_t n = 1; n < 12; n++) {
 		tu_result res;
 
-		read_mem(s.p, n, TU_CHUNK, "format=auto", &res);
+		tu_read_mem(s.p, n, TU_CHUNK, "format=auto", &res);
 		ck_assert_msg(res.rc == PIPEMODE_EFORMAT ||
 				      res.rc == PIPEMODE_ETRUNCATED,
 			      "%zu bytes: rc %d: %s", n, res.rc, res.errmsg);

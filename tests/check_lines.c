@@ -94,26 +94,6 @@ check_lines(const tu_result *res, const xline *want, size_t n)
 		      res->n, n, res->rc, res->errmsg);
 }
 
-/* Read p[0..n) at chunk with options; returns the stats taken before the
- * reader is closed. */
-static pipemode_stats
-read_mem(const void *p, size_t n, size_t chunk, const char *options,
-	 tu_result *res)
-{
-	tu_src src;
-	pipemode_reader *r;
-	pipemode_stats st;
-
-	tu_src_init(&src, p, n, chunk);
-	r = tu_open_src(&src, options);
-	tu_read_all(r, res);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
-	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	return st;
-}
-
 /* The whole stream reads as split_lines() says, to a clean EOF, and the
  * counters agree. */
 static void
@@ -123,7 +103,7 @@ expect_reference(const void *p, size_t n, size_t chunk, const char *options,
 	xline *want;
 	size_t nlines = split_lines(p, n, strip_cr, &want);
 	tu_result res;
-	pipemode_stats st = read_mem(p, n, chunk, options, &res);
+	pipemode_stats st = tu_read_mem(p, n, chunk, options, &res);
 	uint64_t payload = 0;
 
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc,
@@ -247,7 +227,7 @@ START_TEST(test_hand_written_cases)
 		want[i].off = c->offsets[i];
 		payload += want[i].len;
 	}
-	st = read_mem(c->input, n, chunk, c->options, &res);
+	st = tu_read_mem(c->input, n, chunk, c->options, &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "%s (chunk %zu): rc %d: %s",
 		      c->name, chunk, res.rc, res.errmsg);
 	check_lines(&res, want, (size_t)c->nlines);
@@ -329,7 +309,7 @@ START_TEST(test_csv_sample_by_hand)
 		off += want[i].len + 1;
 	}
 	ck_assert_uint_eq(off, sizeof(csv_sample) - 1);
-	read_mem(csv_sample, sizeof(csv_sample) - 1, TU_CHUNK, "format=lines",
+	tu_read_mem(csv_sample, sizeof(csv_sample) - 1, TU_CHUNK, "format=lines",
 		 &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	check_lines(&res, want, 6);
@@ -452,7 +432,7 @@ START_TEST(test_line_over_max_record_size_is_etoobig)
 	tu_result res;
 	pipemode_stats st;
 
-	st = read_mem(p, n, TU_CHUNK, "format=lines,max_record_size=1K", &res);
+	st = tu_read_mem(p, n, TU_CHUNK, "format=lines,max_record_size=1K", &res);
 	ck_assert_uint_eq(res.n, 1);
 	ck_assert_uint_eq(res.v[0].len, 2);
 	ck_assert(memcmp(res.v[0].data, "ok", 2) == 0);
@@ -487,7 +467,7 @@ START_TEST(test_last_line_without_newline_over_max_is_etoobig)
 	unsigned char *p = make_big_line(1025, "", &n);
 	tu_result res;
 
-	read_mem(p, n, TU_CHUNK, "format=lines,max_record_size=1K", &res);
+	tu_read_mem(p, n, TU_CHUNK, "format=lines,max_record_size=1K", &res);
 	ck_assert_uint_eq(res.n, 1);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 1, 3);
 	check_errmsg_where(res.errmsg, 1, 3);
@@ -506,7 +486,7 @@ START_TEST(test_long_line_fails_before_it_is_read_whole)
 	tu_result res;
 	pipemode_stats st;
 
-	st = read_mem(p, n, TU_CHUNK,
+	st = tu_read_mem(p, n, TU_CHUNK,
 		      "format=lines,max_record_size=1K,buffer_size=4K", &res);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 1, 3);
 	ck_assert_msg(st.bytes_read < 100 * KiB,

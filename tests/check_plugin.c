@@ -377,24 +377,6 @@ us_check(const tu_result *res, const ustream *s, size_t nrec)
 	}
 }
 
-static pipemode_stats
-read_mem(const void *p, size_t n, size_t chunk, const char *options,
-	 tu_result *res)
-{
-	tu_src src;
-	pipemode_reader *r;
-	pipemode_stats st;
-
-	tu_src_init(&src, p, n, chunk);
-	r = tu_open_src(&src, options);
-	tu_read_all(r, res);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
-	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	return st;
-}
-
 static void
 check_no_violation(void)
 {
@@ -420,7 +402,7 @@ START_TEST(test_records_round_trip)
 	us_sample(&s, 0);
 	for (int k = 0; k < NELEM(u32len_formats); k++) {
 		tu_result res;
-		pipemode_stats st = read_mem(s.p, s.len, TU_CHUNK,
+		pipemode_stats st = tu_read_mem(s.p, s.len, TU_CHUNK,
 					     u32len_formats[k], &res);
 
 		ck_assert_msg(res.rc == PIPEMODE_EOF, "%s: rc %d: %s",
@@ -482,7 +464,7 @@ START_TEST(test_need_answers_are_honoured)
 
 	USE_U32LEN();
 	us_sample(&s, 0);
-	read_mem(s.p, s.len, TU_CHUNK, "format=u32len,buffer_size=4K", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=u32len,buffer_size=4K", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	us_check(&res, &s, s.nrec);
 	/* the first call sees an empty window; records over 4K need more
@@ -510,20 +492,20 @@ START_TEST(test_framer_errors_get_the_reader_prefix)
 	us_add(&s, "bb", 2, 0);
 	us_le32(&s, 0xffffffffu);
 	us_raw(&s, "more bytes", 10);
-	read_mem(s.p, s.len, TU_CHUNK, "format=U32LEN", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=U32LEN", &res);
 	us_check(&res, &s, 2);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 2, 11);
 	ck_assert_str_eq(res.errmsg, "callback: u32len: record 2 at byte 11: "
 				     "length 0xffffffff is reserved");
 	tu_result_free(&res);
 
-	read_mem(s.p, s.len, TU_CHUNK, "format=u32len,name=train_0", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=u32len,name=train_0", &res);
 	ck_assert_str_eq(res.errmsg, "train_0: u32len: record 2 at byte 11: "
 				     "length 0xffffffff is reserved");
 	tu_result_free(&res);
 
 	/* ends inside record 1 */
-	read_mem(s.p, 10, TU_CHUNK, "format=u32len", &res);
+	tu_read_mem(s.p, 10, TU_CHUNK, "format=u32len", &res);
 	us_check(&res, &s, 1);
 	tu_check_error(&res, PIPEMODE_ETRUNCATED, 1, 5);
 	ck_assert_str_eq(res.errmsg, "callback: u32len: record 1 at byte 5: "
@@ -532,7 +514,7 @@ START_TEST(test_framer_errors_get_the_reader_prefix)
 	tu_result_free(&res);
 
 	/* ends inside the length of record 1 */
-	read_mem(s.p, 7, TU_CHUNK, "format=u32len", &res);
+	tu_read_mem(s.p, 7, TU_CHUNK, "format=u32len", &res);
 	tu_check_error(&res, PIPEMODE_ETRUNCATED, 1, 5);
 	snprintf(want, sizeof(want), "callback: u32len: record 1 at byte 5: "
 				     "stream ends inside a header (2 of 4 "
@@ -557,14 +539,14 @@ START_TEST(test_framer_ecrc_can_be_skipped)
 	us_raw(&s, "xxxxx", 5);
 	us_add(&s, "three", 5, 0); /* index 2, at byte 16 */
 
-	read_mem(s.p, s.len, TU_CHUNK, "format=u32len", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=u32len", &res);
 	ck_assert_uint_eq(res.n, 1);
 	tu_check_error(&res, PIPEMODE_ECRC, 1, 7);
 	ck_assert_str_eq(res.errmsg, "callback: u32len: record 1 at byte 7: "
 				     "record marked bad");
 	tu_result_free(&res);
 
-	st = read_mem(s.p, s.len, TU_CHUNK, "format=u32len,skip_corrupt=1",
+	st = tu_read_mem(s.p, s.len, TU_CHUNK, "format=u32len,skip_corrupt=1",
 		      &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	ck_assert_uint_eq(res.n, 2);
@@ -598,7 +580,7 @@ START_TEST(test_framer_option_is_applied)
 	for (int k = 0; k < NELEM(options); k++) {
 		tu_result res;
 
-		read_mem(s.p, s.len, TU_CHUNK, options[k], &res);
+		tu_read_mem(s.p, s.len, TU_CHUNK, options[k], &res);
 		us_check(&res, &s, 2);
 		tu_check_error(&res, PIPEMODE_ETOOBIG, 2, 18);
 		ck_assert_str_eq(res.errmsg,
@@ -662,7 +644,7 @@ START_TEST(test_framer_gets_the_reader_config)
 	memset(&s, 0, sizeof(s));
 	us_add_random(&s, 1024, 1, 0);
 	us_add_random(&s, 1025, 2, 0);
-	read_mem(s.p, s.len, TU_CHUNK,
+	tu_read_mem(s.p, s.len, TU_CHUNK,
 		 "format=u32len,max_record_size=1K,verify_crc=0", &res);
 	ck_assert_uint_eq(seen.cfg_max, 1024);
 	ck_assert_int_eq(seen.cfg_verify_crc, 0);
@@ -671,7 +653,7 @@ START_TEST(test_framer_gets_the_reader_config)
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 1, 1028);
 	tu_result_free(&res);
 
-	read_mem(s.p, s.len, TU_CHUNK, "format=u32len", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=u32len", &res);
 	ck_assert_uint_eq(seen.cfg_max, (uint64_t)256 * 1024 * 1024);
 	ck_assert_int_eq(seen.cfg_verify_crc, 1);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
@@ -703,7 +685,7 @@ START_TEST(test_framer_without_options_refuses_unknown_keys)
 						"format=noopt,u32len_max=1"),
 			 PIPEMODE_EOPTION);
 	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	read_mem(s.p, s.len, TU_CHUNK, "format=NoOpt", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=NoOpt", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	us_check(&res, &s, 1);
 	tu_result_free(&res);
@@ -804,7 +786,7 @@ START_TEST(test_contract_breaches_fail_cleanly)
 
 	register_once(&breach_ops, &breach_done);
 	bad_mode = _i / TU_NCHUNKS;
-	read_mem("0123456789", 10, tu_chunks[_i % TU_NCHUNKS],
+	tu_read_mem("0123456789", 10, tu_chunks[_i % TU_NCHUNKS],
 		 "format=breach", &res);
 	ck_assert_msg(res.rc < 0 && res.rc != PIPEMODE_EOF,
 		      "breach %d: rc %d: %s", bad_mode, res.rc, res.errmsg);
@@ -969,7 +951,7 @@ START_TEST(test_ops_struct_is_copied)
 	reset_seen();
 	memset(&s, 0, sizeof(s));
 	us_add(&s, "kept", 4, 0);
-	read_mem(s.p, s.len, TU_CHUNK, "format=copied", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=copied", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	us_check(&res, &s, 1);
 	tu_result_free(&res);
@@ -1009,7 +991,7 @@ START_TEST(test_older_ops_size_works_and_is_never_sniffed)
 	us_add(&s, "old", 3, 0);
 	us_add(&s, "abi", 3, 0);
 	us_add_random(&s, 60, 3, 0); /* 64 bytes and more to sniff */
-	read_mem(s.p, s.len, TU_CHUNK, "format=oldabi", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=oldabi", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	us_check(&res, &s, 3);
 	tu_result_free(&res);
@@ -1018,12 +1000,12 @@ START_TEST(test_older_ops_size_works_and_is_never_sniffed)
 	 * been asked, it would have said yes too: EFORMAT) */
 	tu_stream_init(&tf);
 	tu_stream_add(&tf, "tf", 2, 0);
-	read_mem(tf.p, tf.len, TU_CHUNK, "format=auto", &res);
+	tu_read_mem(tf.p, tf.len, TU_CHUNK, "format=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	tu_check_records(&res, &tf, 1, 0);
 	tu_result_free(&res);
 	/* and bytes nobody knows are EFORMAT, not oldabi */
-	read_mem(s.p, s.len, TU_CHUNK, "format=auto", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=auto", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EFORMAT);
 	tu_result_free(&res);
 	ck_assert_uint_eq(old_sniff_calls, 0);
@@ -1042,13 +1024,13 @@ START_TEST(test_sniffing_framer_is_picked_by_auto)
 
 	USE_MGR();
 	us_sample(&s, 1);
-	read_mem(s.p, s.len, TU_CHUNK, "format=auto", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	us_check(&res, &s, s.nrec);
 	ck_assert_uint_ge(seen.sniff_calls, 1);
 	tu_result_free(&res);
 	/* its options pass through format=auto too */
-	read_mem(s.p, s.len, TU_CHUNK, "format=auto,u32len_max=4096", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=auto,u32len_max=4096", &res);
 	us_check(&res, &s, 5);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 5, s.off[5]);
 	ck_assert_msg(strncmp(res.errmsg, "callback: mgr: record 5 at byte ",
@@ -1070,7 +1052,7 @@ START_TEST(test_sniff_of_a_short_stream)
 	us_add(&s, "hi", 2, 1);
 	ck_assert_uint_eq(s.len, 10);
 	seen.sniff_short_ok = 10;
-	read_mem(s.p, s.len, TU_CHUNK, "format=auto", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	us_check(&res, &s, 1);
 	tu_result_free(&res);
@@ -1088,7 +1070,7 @@ START_TEST(test_sniffing_framer_leaves_other_formats_alone)
 	tu_stream_init(&tf);
 	for (int i = 0; i < 10; i++)
 		tu_stream_add_random(&tf, (size_t)i * 30, (uint64_t)i, 0);
-	read_mem(tf.p, tf.len, TU_CHUNK, "format=auto", &res);
+	tu_read_mem(tf.p, tf.len, TU_CHUNK, "format=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	tu_check_records(&res, &tf, tf.nrec, 0);
 	ck_assert_uint_ge(seen.sniff_calls, 1);
@@ -1118,7 +1100,7 @@ START_TEST(test_two_framers_saying_yes_is_eformat)
 	b.sniff = dup_sniff;
 	register_once(&a, &done_a);
 	register_once(&b, &done_b);
-	read_mem(stream, sizeof(stream) - 1, TU_CHUNK, "format=auto", &res);
+	tu_read_mem(stream, sizeof(stream) - 1, TU_CHUNK, "format=auto", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EFORMAT, "rc %d: %s", res.rc,
 		      res.errmsg);
 	ck_assert_uint_eq(res.n, 0);

@@ -32,26 +32,6 @@ static const char *const modes[2] = {
 
 static const unsigned char magic_le[4] = {0x0a, 0x23, 0xd7, 0xce};
 
-/* Read all of p[0..n) at chunk with options into res; returns the reader's
- * stats, taken before closing. */
-static pipemode_stats
-read_mem(const void *p, size_t n, size_t chunk, const char *options,
-	 tu_result *res)
-{
-	tu_src src;
-	pipemode_reader *r;
-	pipemode_stats st;
-
-	tu_src_init(&src, p, n, chunk);
-	r = tu_open_src(&src, options);
-	tu_read_all(r, res);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
-	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	return st;
-}
-
 /* Read the whole stream with options, as mode (CONCAT or DMLC) joins parts;
  * expect every record, a clean EOF and the counters to match. */
 static void
@@ -61,7 +41,7 @@ expect_all_with(const tu_rio *s, size_t chunk, int mode, const char *options)
 	pipemode_stats st;
 	uint64_t payload = 0;
 
-	st = read_mem(s->p, s->len, chunk, options, &res);
+	st = tu_read_mem(s->p, s->len, chunk, options, &res);
 	tu_rio_check_records(&res, s, s->nrec, mode == DMLC);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "%s: rc %d: %s", options, res.rc,
 		      res.errmsg);
@@ -133,7 +113,7 @@ expect_error_both(const tu_rio *s, size_t chunk, size_t nrec, int rc,
 		tu_result res;
 		pipemode_stats st;
 
-		st = read_mem(s->p, s->len, chunk, modes[mode], &res);
+		st = tu_read_mem(s->p, s->len, chunk, modes[mode], &res);
 		tu_rio_check_records(&res, s, nrec, mode == DMLC);
 		tu_check_error(&res, rc, index, offset);
 		check_errmsg_where(res.errmsg, "callback", index, offset);
@@ -199,7 +179,7 @@ START_TEST(test_one_record_hello)
 	/* the encoder agrees with the format, byte for byte */
 	ck_assert_uint_eq(s.len, sizeof(want));
 	ck_assert_mem_eq(s.p, want, sizeof(want));
-	read_mem(want, sizeof(want), TU_CHUNK, "format=recordio", &res);
+	tu_read_mem(want, sizeof(want), TU_CHUNK, "format=recordio", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	ck_assert_uint_eq(res.n, 1);
 	ck_assert_uint_eq(res.v[0].len, 5);
@@ -478,7 +458,7 @@ static void
 read_both(const tu_rio *s, size_t chunk, tu_result res[2])
 {
 	for (int mode = 0; mode < 2; mode++) {
-		read_mem(s->p, s->len, chunk, modes[mode], &res[mode]);
+		tu_read_mem(s->p, s->len, chunk, modes[mode], &res[mode]);
 		ck_assert_msg(res[mode].rc == PIPEMODE_EOF, "%s: rc %d: %s",
 			      modes[mode], res[mode].rc, res[mode].errmsg);
 	}
@@ -538,7 +518,7 @@ START_TEST(test_dmlc_puts_the_magic_back_between_parts)
 	tu_result res[2];
 
 	for (int mode = 0; mode < 2; mode++) {
-		read_mem(stream, sizeof(stream), TU_CHUNK, modes[mode],
+		tu_read_mem(stream, sizeof(stream), TU_CHUNK, modes[mode],
 			 &res[mode]);
 		ck_assert_int_eq(res[mode].rc, PIPEMODE_EOF);
 		ck_assert_uint_eq(res[mode].n, 1);
@@ -869,7 +849,7 @@ START_TEST(test_truncation_at_every_byte)
 
 			while (whole < s.nrec && s.rec[whole].end <= cut)
 				whole++;
-			st = read_mem(s.p, cut, TU_CHUNK, modes[mode], &res);
+			st = tu_read_mem(s.p, cut, TU_CHUNK, modes[mode], &res);
 			tu_rio_check_records(&res, &s, whole, mode == DMLC);
 			if (whole == s.nrec || s.rec[whole].offset == cut) {
 				ck_assert_msg(res.rc == PIPEMODE_EOF,
@@ -908,7 +888,7 @@ START_TEST(test_truncation_inside_large_multipart_record)
 	tu_rio_add(&s, "zero", 4);
 	tu_rio_add_parts(&s, big, 100 * KiB, cuts, 2);
 	/* inside the second part */
-	read_mem(s.p, s.len - 10 * KiB, TU_CHUNK,
+	tu_read_mem(s.p, s.len - 10 * KiB, TU_CHUNK,
 		 "format=recordio,buffer_size=4K", &res);
 	tu_rio_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ETRUNCATED, 1, 12);
@@ -944,7 +924,7 @@ START_TEST(test_bad_magic_in_any_byte_is_ecorrupt)
 		tu_rio_init(&s);
 		tu_rio_add(&s, "r0", 2);
 		s.p[b] ^= 0x80;
-		read_mem(s.p, s.len, TU_CHUNK, "format=recordio", &res);
+		tu_read_mem(s.p, s.len, TU_CHUNK, "format=recordio", &res);
 		ck_assert_uint_eq(res.n, 0);
 		tu_check_error(&res, PIPEMODE_ECORRUPT, 0, 0);
 		ck_assert_msg(tu_contains(res.errmsg, "magic"), "%s",
@@ -1015,7 +995,7 @@ START_TEST(test_part_at_max_size_ok_one_more_is_etoobig)
 
 		snprintf(options, sizeof(options), "%s,max_record_size=1000",
 			 modes[mode]);
-		st = read_mem(s.p, s.len, TU_CHUNK, options, &res);
+		st = tu_read_mem(s.p, s.len, TU_CHUNK, options, &res);
 		tu_rio_check_records(&res, &s, 1, mode == DMLC);
 		tu_check_error(&res, PIPEMODE_ETOOBIG, 1, 1008);
 		check_errmsg_where(res.errmsg, "callback", 1, 1008);
@@ -1049,14 +1029,14 @@ START_TEST(test_assembled_record_over_max_size_is_etoobig)
 	tu_rio_add_parts(&s, buf, 1001, c2, 3);
 	tu_rio_add(&s, "end", 3);
 
-	read_mem(s.p, s.len, TU_CHUNK,
+	tu_read_mem(s.p, s.len, TU_CHUNK,
 		 "format=recordio,max_record_size=1000", &res);
 	tu_rio_check_records(&res, &s, 2, 0);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 2, s.rec[2].offset);
 	check_errmsg_where(res.errmsg, "callback", 2, s.rec[2].offset);
 	tu_result_free(&res);
 
-	read_mem(s.p, s.len, TU_CHUNK,
+	tu_read_mem(s.p, s.len, TU_CHUNK,
 		 "format=recordio,recordio_multipart=dmlc,"
 		 "max_record_size=1000",
 		 &res);
@@ -1067,7 +1047,7 @@ START_TEST(test_assembled_record_over_max_size_is_etoobig)
 	tu_result_free(&res);
 
 	/* and one byte more of limit lets the dmlc record 1 through */
-	read_mem(s.p, s.len, TU_CHUNK,
+	tu_read_mem(s.p, s.len, TU_CHUNK,
 		 "format=recordio,recordio_multipart=dmlc,"
 		 "max_record_size=1001",
 		 &res);
@@ -1097,7 +1077,7 @@ START_TEST(test_huge_declared_part_is_etoobig_without_reading_it)
 			      flags[k] << 29 | ((1u << 29) - 1));
 		tu_rio_raw(&s, "some bytes that follow", 22);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		read_mem(s.p, s.len, TU_CHUNK, "format=recordio", &res);
+		tu_read_mem(s.p, s.len, TU_CHUNK, "format=recordio", &res);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		secs = (double)(t1.tv_sec - t0.tv_sec) +
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -1121,7 +1101,7 @@ START_TEST(test_large_declared_later_part_is_etoobig)
 	tu_rio_part(&s, TU_RIO_FIRST, "ab", 2);
 	tu_rio_header(&s, TU_RIO_MAGIC, (uint32_t)TU_RIO_LAST << 29 | 5000);
 	tu_rio_raw(&s, "only a little", 13);
-	read_mem(s.p, s.len, TU_CHUNK, "format=recordio,max_record_size=4K",
+	tu_read_mem(s.p, s.len, TU_CHUNK, "format=recordio,max_record_size=4K",
 		 &res);
 	ck_assert_uint_eq(res.n, 0);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 0, 0);
@@ -1173,7 +1153,7 @@ START_TEST(test_message_names_the_source)
 	tu_rio_init(&s);
 	tu_rio_add(&s, "zero", 4);
 	tu_rio_part(&s, TU_RIO_MIDDLE, "one", 3);
-	read_mem(s.p, s.len, TU_CHUNK,
+	tu_read_mem(s.p, s.len, TU_CHUNK,
 		 "format=recordio,name=/opt/ml/input/data/train_0", &res);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 1, 12);
 	check_errmsg_where(res.errmsg, "/opt/ml/input/data/train_0", 1, 12);
@@ -1191,7 +1171,7 @@ START_TEST(test_tfrecord_read_as_recordio_is_ecorrupt)
 
 	tu_stream_init(&t);
 	tu_stream_add(&t, "hello", 5, 0);
-	read_mem(t.p, t.len, TU_CHUNK, "format=recordio", &res);
+	tu_read_mem(t.p, t.len, TU_CHUNK, "format=recordio", &res);
 	ck_assert_uint_eq(res.n, 0);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 0, 0);
 	tu_result_free(&res);

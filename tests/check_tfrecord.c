@@ -22,32 +22,12 @@
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
 
-/* Read all of p[0..n) at chunk with options into res; returns the reader's
- * stats, taken before closing. */
-static pipemode_stats
-read_mem(const void *p, size_t n, size_t chunk, const char *options,
-	 tu_result *res)
-{
-	tu_src src;
-	pipemode_reader *r;
-	pipemode_stats st;
-
-	tu_src_init(&src, p, n, chunk);
-	r = tu_open_src(&src, options);
-	tu_read_all(r, res);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
-	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
-	return st;
-}
-
 /* Read the whole stream, expect every record and a clean EOF. */
 static void
 expect_all(const tu_stream *s, size_t chunk, const char *options)
 {
 	tu_result res;
-	pipemode_stats st = read_mem(s->p, s->len, chunk, options, &res);
+	pipemode_stats st = tu_read_mem(s->p, s->len, chunk, options, &res);
 	uint64_t payload = 0;
 
 	tu_check_records(&res, s, s->nrec, 0);
@@ -512,7 +492,7 @@ START_TEST(test_bad_length_crc_is_ecorrupt)
 	tu_stream_add_random(&s, 5000, 1, 0);
 	tu_stream_add(&s, "two", 3, TU_BAD_LEN_CRC);
 	tu_stream_add(&s, "three", 5, 0);
-	read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
 	tu_check_records(&res, &s, 2, 0);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 2, s.rec[2].offset);
 	check_errmsg_where(res.errmsg, "callback", 2, s.rec[2].offset);
@@ -530,7 +510,7 @@ START_TEST(test_bad_length_crc_on_first_record)
 
 	tu_stream_init(&s);
 	tu_stream_add(&s, "zero", 4, TU_BAD_LEN_CRC);
-	read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
 	ck_assert_uint_eq(res.n, 0);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 0, 0);
 	check_errmsg_where(res.errmsg, "callback", 0, 0);
@@ -551,7 +531,7 @@ START_TEST(test_bad_payload_crc_is_ecrc)
 	tu_stream_add(&s, "", 0, 0);
 	tu_stream_add(&s, "three", 5, TU_BAD_DATA_CRC);
 	tu_stream_add(&s, "four", 4, 0);
-	st = read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
+	st = tu_read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
 	tu_check_records(&res, &s, 3, 0);
 	tu_check_error(&res, PIPEMODE_ECRC, 3, s.rec[3].offset);
 	check_errmsg_where(res.errmsg, "callback", 3, s.rec[3].offset);
@@ -570,7 +550,7 @@ START_TEST(test_bad_crc_of_empty_payload_is_ecrc)
 
 	tu_stream_init(&s);
 	tu_stream_add(&s, "", 0, TU_BAD_DATA_CRC);
-	read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
 	ck_assert_uint_eq(res.n, 0);
 	tu_check_error(&res, PIPEMODE_ECRC, 0, 0);
 	tu_result_free(&res);
@@ -587,7 +567,7 @@ START_TEST(test_verify_crc_off_returns_bad_payload)
 	tu_stream_add(&s, "zero", 4, 0);
 	tu_stream_add_random(&s, 9000, 1, TU_BAD_DATA_CRC);
 	tu_stream_add(&s, "two", 3, 0);
-	read_mem(s.p, s.len, TU_CHUNK, "verify_crc=0", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "verify_crc=0", &res);
 	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
 	tu_check_records(&res, &s, 3, 0);
 	tu_result_free(&res);
@@ -603,7 +583,7 @@ START_TEST(test_verify_crc_off_still_checks_length_crc)
 	tu_stream_init(&s);
 	tu_stream_add(&s, "zero", 4, 0);
 	tu_stream_add(&s, "one", 3, TU_BAD_LEN_CRC);
-	read_mem(s.p, s.len, TU_CHUNK, "verify_crc=0", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "verify_crc=0", &res);
 	tu_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 1, 20);
 	tu_result_free(&res);
@@ -626,7 +606,7 @@ START_TEST(test_skip_corrupt_skips_up_to_n_consecutive)
 		if (!flags[i])
 			payload += 10 + 1000 * i;
 	}
-	st = read_mem(s.p, s.len, TU_CHUNK, "skip_corrupt=2", &res);
+	st = tu_read_mem(s.p, s.len, TU_CHUNK, "skip_corrupt=2", &res);
 	ck_assert_msg(res.rc == PIPEMODE_EOF, "rc %d: %s", res.rc, res.errmsg);
 	/* the good records, keeping their place in the stream */
 	tu_check_records(&res, &s, s.nrec, 1);
@@ -651,7 +631,7 @@ START_TEST(test_skip_corrupt_fails_on_n_plus_one_consecutive)
 	tu_stream_add(&s, "two", 3, TU_BAD_DATA_CRC);
 	tu_stream_add(&s, "three", 5, TU_BAD_DATA_CRC);
 	tu_stream_add(&s, "four", 4, 0);
-	st = read_mem(s.p, s.len, TU_CHUNK, "skip_corrupt=2", &res);
+	st = tu_read_mem(s.p, s.len, TU_CHUNK, "skip_corrupt=2", &res);
 	tu_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ECRC, 3, s.rec[3].offset);
 	check_errmsg_where(res.errmsg, "callback", 3, s.rec[3].offset);
@@ -673,7 +653,7 @@ START_TEST(test_skip_corrupt_never_skips_bad_length_crc)
 	tu_stream_add(&s, "one", 3, TU_BAD_DATA_CRC);
 	tu_stream_add(&s, "two", 3, TU_BAD_LEN_CRC);
 	tu_stream_add(&s, "three", 5, 0);
-	st = read_mem(s.p, s.len, TU_CHUNK, "skip_corrupt=5", &res);
+	st = tu_read_mem(s.p, s.len, TU_CHUNK, "skip_corrupt=5", &res);
 	tu_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 2, s.rec[2].offset);
 	ck_assert_uint_eq(st.skipped, 1);
@@ -699,7 +679,7 @@ START_TEST(test_truncation_at_every_byte)
 
 		while (whole < s.nrec && tu_stream_rec_end(&s, whole) <= cut)
 			whole++;
-		st = read_mem(s.p, cut, TU_CHUNK, NULL, &res);
+		st = tu_read_mem(s.p, cut, TU_CHUNK, NULL, &res);
 		tu_check_records(&res, &s, whole, 0);
 		if (whole == s.nrec || s.rec[whole].offset == cut) {
 			ck_assert_msg(res.rc == PIPEMODE_EOF,
@@ -727,7 +707,7 @@ START_TEST(test_truncation_inside_large_record)
 	tu_stream_init(&s);
 	tu_stream_add(&s, "zero", 4, 0);
 	tu_stream_add_random(&s, 100 * KiB, 1, 0);
-	read_mem(s.p, s.len - 50 * KiB, TU_CHUNK, "buffer_size=4K", &res);
+	tu_read_mem(s.p, s.len - 50 * KiB, TU_CHUNK, "buffer_size=4K", &res);
 	tu_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ETRUNCATED, 1, 20);
 	tu_result_free(&res);
@@ -745,7 +725,7 @@ START_TEST(test_record_at_max_size_ok_one_more_is_etoobig)
 	tu_stream_add_random(&s, 1000, 1, 0);
 	tu_stream_add_random(&s, 1001, 2, 0);
 	tu_stream_add_random(&s, 3, 3, 0);
-	st = read_mem(s.p, s.len, TU_CHUNK, "max_record_size=1000", &res);
+	st = tu_read_mem(s.p, s.len, TU_CHUNK, "max_record_size=1000", &res);
 	tu_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 1, 1016);
 	check_errmsg_where(res.errmsg, "callback", 1, 1016);
@@ -763,7 +743,7 @@ START_TEST(test_max_record_size_k_suffix_is_1024)
 	tu_stream_init(&s);
 	tu_stream_add_random(&s, 1024, 1, 0);
 	tu_stream_add_random(&s, 1025, 2, 0);
-	read_mem(s.p, s.len, TU_CHUNK, "max_record_size=1K", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "max_record_size=1K", &res);
 	tu_check_records(&res, &s, 1, 0);
 	tu_check_error(&res, PIPEMODE_ETOOBIG, 1, 1040);
 	tu_result_free(&res);
@@ -786,7 +766,7 @@ START_TEST(test_huge_declared_length_is_etoobig_without_allocating)
 	tu_stream_add_header(&s, (uint64_t)1 << 60, 0);
 	tu_stream_add_raw(&s, "some bytes that follow", 22);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, NULL, &res);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -809,7 +789,7 @@ START_TEST(test_huge_length_with_bad_crc_is_ecorrupt_not_etoobig)
 	tu_stream_init(&s);
 	tu_stream_add_header(&s, (uint64_t)1 << 60, TU_BAD_LEN_CRC);
 	tu_stream_add_raw(&s, "tail", 4);
-	read_mem(s.p, s.len, TU_CHUNK, "max_record_size=1K", &res);
+	tu_read_mem(s.p, s.len, TU_CHUNK, "max_record_size=1K", &res);
 	ck_assert_uint_eq(res.n, 0);
 	tu_check_error(&res, PIPEMODE_ECORRUPT, 0, 0);
 	tu_result_free(&res);
@@ -1096,7 +1076,7 @@ crc_error_message(const char *options, char *msg, size_t size)
 	tu_stream_init(&s);
 	tu_stream_add(&s, "zero", 4, 0);
 	tu_stream_add(&s, "one", 3, TU_BAD_DATA_CRC);
-	read_mem(s.p, s.len, 7, options, &res);
+	tu_read_mem(s.p, s.len, 7, options, &res);
 	tu_check_error(&res, PIPEMODE_ECRC, 1, 20);
 	snprintf(msg, size, "%s", res.errmsg);
 	tu_result_free(&res);

@@ -741,3 +741,50 @@ tu_write_pieces(int fd, const void *p, size_t n, const size_t *sizes)
 	}
 	return 0;
 }
+
+pipemode_stats
+tu_read_mem(const void *p, size_t n, size_t chunk, const char *options,
+	    tu_result *res)
+{
+	tu_src src;
+	pipemode_reader *r;
+	pipemode_stats st;
+
+	tu_src_init(&src, p, n, chunk);
+	r = tu_open_src(&src, options);
+	tu_read_all(r, res);
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	ck_assert_int_eq(pipemode_get_stats(r, &st), PIPEMODE_OK);
+	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
+	return st;
+}
+
+void
+tu_buf_reserve(tu_buf *b, size_t n)
+{
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap - b->len < n)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		ck_assert_ptr_nonnull(b->p);
+		b->cap = cap;
+	}
+}
+
+void
+tu_buf_add(tu_buf *b, const void *p, size_t n)
+{
+	tu_buf_reserve(b, n);
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void
+tu_buf_free(tu_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}

@@ -36,6 +36,18 @@ uint32_t tu_masked_crc(const void *p, size_t n);
 void tu_put_le32(unsigned char *p, uint32_t v);
 void tu_put_le64(unsigned char *p, uint64_t v);
 
+/* ------------------------------------------------------------ buffers */
+
+/* A growable byte buffer; allocation failures fail the test. */
+typedef struct tu_buf {
+	unsigned char *p;
+	size_t len, cap;
+} tu_buf;
+
+void tu_buf_reserve(tu_buf *b, size_t n);
+void tu_buf_add(tu_buf *b, const void *p, size_t n);
+void tu_buf_free(tu_buf *b);
+
 /* ------------------------------------------------------------ PRNG */
 
 /* splitmix64: fixed seeds give the same bytes on every platform */
@@ -121,6 +133,11 @@ typedef struct tu_result {
  * calls.  Returns res->rc.
  */
 int tu_read_all(pipemode_reader *r, tu_result *res);
+
+/* Read all of p[0..n) at chunk (a tu_src) with options into res; returns
+ * the reader's stats, taken before it is closed. */
+pipemode_stats tu_read_mem(const void *p, size_t n, size_t chunk,
+			   const char *options, tu_result *res);
 void tu_result_free(tu_result *res);
 
 /*
