@@ -51,6 +51,13 @@
  *                        pipe alone).  Refusals are ignored.
  *   name=TEXT            how the source is named in error messages (default:
  *                        the path, "fd N" or "callback").
+ *   readahead=SIZE       on a descriptor (path, fd, channel), a background
+ *                        thread keeps reading into a ring of SIZE bytes while
+ *                        the caller computes, so the writer never stalls on a
+ *                        full pipe during a slow training step (default 0:
+ *                        off; else at least 4K).  The thread belongs to the
+ *                        reader and stops in pipemode_close.  It costs one
+ *                        copy of every byte.
  *   timing=BOOL          measure the time spent inside pipemode_next
  *                        (pipemode_stats.library_ns; default 0).
  *   pipemode_open() takes channel options too: see there.

@@ -123,6 +123,8 @@ int pm_tfrecord_header_valid(const unsigned char *buf, size_t len);
 
 /* --------------------------------------------------------------- source */
 
+struct pm_readahead;
+
 /* Where bytes come from: a descriptor (owned or not) or a callback; and
  * what reading them cost. */
 typedef struct pm_source {
@@ -130,6 +132,7 @@ typedef struct pm_source {
 	int owns_fd;
 	pipemode_read_fn read_fn;
 	void *ctx;
+	struct pm_readahead *ra; /* a thread draining fd ahead, or NULL */
 	uint64_t reads;    /* calls made */
 	uint64_t bytes;    /* bytes they returned */
 	uint64_t wait_ns;  /* time spent in them */
@@ -141,6 +144,18 @@ ssize_t pm_source_read(pm_source *src, void *buf, size_t len);
 
 /* On a FIFO, ask for a pipe of at least size bytes; refusals are ignored. */
 void pm_source_grow_pipe(int fd, uint64_t size);
+
+/*
+ * Start a thread that keeps reading src->fd into a ring of size bytes while
+ * the caller is busy, so a writer (SageMaker's) never stalls on a full pipe
+ * during a slow training step; pm_source_read then takes from the ring.
+ * Returns PIPEMODE_OK or PIPEMODE_ENOMEM (or EIO if the thread cannot
+ * start, with errno set).
+ */
+int pm_source_start_readahead(pm_source *src, size_t size);
+
+/* Stop and join the readahead thread, if any (before closing src->fd). */
+void pm_source_stop_readahead(pm_source *src);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t pm_now_ns(void);

@@ -80,6 +80,7 @@ struct pipemode_reader {
 	size_t cap, pos, end;
 	size_t buffer_size;     /* option: the initial and usual capacity */
 	uint64_t pipe_size;
+	uint64_t readahead;     /* option: ring size of the readahead thread */
 	uint64_t skip_corrupt;
 	uint64_t skipped_in_a_row;
 
@@ -163,6 +164,20 @@ reader_option(void *ctx, const char *key, const char *value, char *msg,
 	if (strcmp(key, "pipe_size") == 0)
 		return pm_option_size(key, value, 0, (uint64_t)1 << 30,
 				      &r->pipe_size, msg, msgsize);
+	if (strcmp(key, "readahead") == 0) {
+		rc = pm_option_size(key, value, 0, MAX_BUFFER_SIZE, &v, msg,
+				    msgsize);
+		if (rc == PIPEMODE_OK && v != 0 && v < MIN_BUFFER_SIZE) {
+			pm_format(msg, msgsize,
+				  "option 'readahead': 0 (off) or at least "
+				  "%u bytes",
+				  MIN_BUFFER_SIZE);
+			rc = PIPEMODE_EOPTION;
+		}
+		if (rc == PIPEMODE_OK)
+			r->readahead = v;
+		return rc;
+	}
 	if (strcmp(key, "name") == 0) {
 		r->name_given = 1;
 		return PIPEMODE_OK; /* taken by pm_options_name */
@@ -461,10 +476,20 @@ reader_setup(pipemode_reader *r, const char *options, const char *def_name)
 int
 pm_reader_attach_fd(pipemode_reader *r, int fd, int owns_fd)
 {
+	int rc;
+
 	r->src.fd = fd;
 	r->src.owns_fd = owns_fd;
 	r->nfiles_opened++;
 	pm_source_grow_pipe(fd, r->pipe_size);
+	if (r->readahead == 0)
+		return PIPEMODE_OK;
+	rc = pm_source_start_readahead(&r->src, (size_t)r->readahead);
+	if (rc != PIPEMODE_OK)
+		return pm_reader_open_failed(r, rc,
+					     "%s: cannot start the readahead "
+					     "thread: %s",
+					     r->name, strerror(errno));
 	return PIPEMODE_OK;
 }
 
@@ -482,6 +507,7 @@ open_next_file(pipemode_reader *r)
 	const char *path = r->files[r->next_file++];
 	int fd, rc;
 
+	pm_source_stop_readahead(&r->src);
 	if (r->src.owns_fd && r->src.fd >= 0)
 		close(r->src.fd);
 	r->src.fd = -1;
@@ -629,6 +655,7 @@ pipemode_close(pipemode_reader *r)
 	free(r->chan.state_dir);
 	free(r->chan.config_dir);
 	pm_filter_destroy(r->filter);
+	pm_source_stop_readahead(&r->src);
 	if (r->src.owns_fd && r->src.fd >= 0 && close(r->src.fd) != 0 &&
 	    errno != EINTR)
 		rc = PIPEMODE_EIO;

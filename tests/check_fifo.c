@@ -159,6 +159,90 @@ START_TEST(test_fifo_delivers_every_record)
 }
 END_TEST
 
+/* Every record arrives through the readahead thread, whatever the ring's
+ * size against the records (smaller than a record, about a pipe, larger
+ * than the stream). */
+START_TEST(test_fifo_readahead_delivers_every_record)
+{
+	static const char *const options[] = {
+		"readahead=4K", "readahead=4K,buffer_size=4K",
+		"readahead=1M", "readahead=64M,compression=auto"};
+	tu_stream s;
+	char path[4200];
+	tu_result res;
+	pipemode_stats st;
+	pid_t pid;
+
+	build_mixed(&s);
+	make_fifo(path, sizeof(path), "readahead.fifo");
+	pid = spawn_raw_writer(path, s.p, s.len);
+	read_path(path, options[_i], &res, &st);
+	reap(pid);
+	expect_whole_stream(&res, &st, &s);
+	tu_result_free(&res);
+	tu_stream_free(&s);
+}
+END_TEST
+
+/* The point of readahead: the writer gets rid of a stream several times the
+ * pipe's size before the program asks for a single record.  Without the
+ * thread, waiting for the writer here would never end (the tcase timeout
+ * would fail the test). */
+START_TEST(test_fifo_readahead_drains_the_pipe_before_next)
+{
+	tu_stream s;
+	char path[4200];
+	pipemode_reader *r = NULL;
+	tu_result res;
+	pid_t pid;
+
+	tu_stream_init(&s);
+	for (uint64_t i = 0; i < 64; i++)
+		tu_stream_add_random(&s, 65536, i, 0); /* 4 MiB */
+	make_fifo(path, sizeof(path), "drain.fifo");
+	pid = spawn_raw_writer(path, s.p, s.len);
+	ck_assert_int_eq(pipemode_open_path(&r, path, "readahead=8M"),
+			 PIPEMODE_OK);
+	reap(pid); /* the whole stream is out of the pipe */
+	tu_read_all(r, &res);
+	tu_check_records(&res, &s, s.nrec, 0);
+	ck_assert_int_eq(res.rc, PIPEMODE_EOF);
+	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
+	tu_result_free(&res);
+	tu_stream_free(&s);
+}
+END_TEST
+
+/* Closing a reader whose thread waits on a writer that sends nothing
+ * returns at once: the thread is woken, not left blocked in read(). */
+START_TEST(test_fifo_readahead_close_with_a_silent_writer)
+{
+	char path[4200];
+	pipemode_reader *r = NULL;
+	int wfd, ready[2];
+	pid_t pid;
+
+	make_fifo(path, sizeof(path), "silent.fifo");
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char c;
+		alarm(CHILD_ALARM);
+		close(ready[1]);
+		wfd = open(path, O_WRONLY | O_CLOEXEC);
+		/* Hold the FIFO open, silent, until the parent is done. */
+		_exit(wfd >= 0 && read(ready[0], &c, 1) == 0 ? 0 : 2);
+	}
+	close(ready[0]);
+	ck_assert_int_eq(pipemode_open_path(&r, path, "readahead=64K"),
+			 PIPEMODE_OK);
+	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
+	close(ready[1]); /* lets the child go */
+	reap(pid);
+}
+END_TEST
+
 START_TEST(test_fifo_many_small_records)
 {
 	tu_stream s;
@@ -507,6 +591,10 @@ fifo_suite(void)
 	tcase_add_unchecked_fixture(tc, tu_tmpdir_setup, tu_tmpdir_teardown);
 	tcase_add_loop_test(tc, test_fifo_delivers_every_record, 0, 3);
 	tcase_add_test(tc, test_fifo_many_small_records);
+	tcase_add_loop_test(tc, test_fifo_readahead_delivers_every_record, 0,
+			    4);
+	tcase_add_test(tc, test_fifo_readahead_drains_the_pipe_before_next);
+	tcase_add_test(tc, test_fifo_readahead_close_with_a_silent_writer);
 	tcase_add_test(tc, test_fifo_empty_stream_is_eof);
 	tcase_add_loop_test(tc, test_fifo_writer_dying_mid_record_is_etruncated,
 			    0, 4);
