@@ -286,8 +286,8 @@ typedef struct pipemode_record {
  * Returns PIPEMODE_OK with *n >= 1 records; PIPEMODE_EOF with *n == 0 at
  * the end; an error code with *n == 0.  Records before an error or the end
  * come first, with PIPEMODE_OK; the next call then returns the error (and
- * pipemode_record_index/pipemode_byte_offset already point at it) or the
- * end.  PIPEMODE_EINVAL when records or n is NULL or max is 0.  Since 1.0.
+ * pipemode_errmsg, pipemode_record_index and pipemode_byte_offset already
+ * describe it) or the end.  PIPEMODE_EINVAL when records or n is NULL or max is 0.  Since 1.0.
  */
 PIPEMODE_API int pipemode_next_batch(pipemode_reader *r,
 				     pipemode_record *records, size_t max,

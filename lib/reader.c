@@ -908,8 +908,11 @@ pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 			  r->name != NULL ? r->name : "reader");
 		return PIPEMODE_EINVAL;
 	}
-	if (r->state != READER_OPEN)
-		return r->state == READER_EOF ? PIPEMODE_EOF : r->error;
+	if (r->state == READER_FAILED || r->state == READER_BROKEN)
+		return r->error;
+	r->msg[0] = '\0'; /* this call has not failed (yet) */
+	if (r->state == READER_EOF)
+		return PIPEMODE_EOF;
 	if (!r->timing)
 		return next_record(r, data, len, 1);
 	/* Only on request: two clock reads a record cost as much as framing
@@ -969,8 +972,11 @@ pipemode_next_batch(pipemode_reader *r, pipemode_record *records,
 			  r->name != NULL ? r->name : "reader");
 		return PIPEMODE_EINVAL;
 	}
-	if (r->state != READER_OPEN)
-		return r->state == READER_EOF ? PIPEMODE_EOF : r->error;
+	if (r->state == READER_FAILED || r->state == READER_BROKEN)
+		return r->error;
+	r->msg[0] = '\0';
+	if (r->state == READER_EOF)
+		return PIPEMODE_EOF;
 	if (!r->timing)
 		return next_batch(r, records, max, n);
 	t0 = pm_now_ns();

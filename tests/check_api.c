@@ -107,8 +107,13 @@ START_TEST(test_null_arguments_to_next_are_clean_errors)
 	ck_assert_int_eq(pipemode_next(r, NULL, &len), PIPEMODE_EINVAL);
 	ck_assert_int_eq(pipemode_next(r, &data, NULL), PIPEMODE_EINVAL);
 	ck_assert_ptr_nonnull(strstr(pipemode_errmsg(r), "NULL"));
-	/* The reader is still usable. */
+	/* The reader is still usable, and the next call that does not fail
+	 * leaves no stale message behind. */
 	ck_assert_int_eq(pipemode_next(r, &data, &len), PIPEMODE_EOF);
+	ck_assert_str_eq(pipemode_errmsg(r), "");
+	ck_assert_int_eq(pipemode_next(r, NULL, &len), PIPEMODE_EINVAL);
+	ck_assert_int_eq(pipemode_next(r, &data, &len), PIPEMODE_EOF);
+	ck_assert_str_eq(pipemode_errmsg(r), "");
 	ck_assert_int_eq(pipemode_close(r), PIPEMODE_OK);
 }
 END_TEST
