@@ -176,6 +176,14 @@ read_config(pipemode_reader *r, const char *config_dir, const char *channel,
 		return PIPEMODE_OK;
 	}
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+#if JANSSON_VERSION_HEX >= 0x020b00
+	if (root == NULL && json_error_code(&jerr) == json_error_out_of_memory) {
+		free(path);
+		return pm_reader_open_failed(r, PIPEMODE_ENOMEM,
+					     "out of memory reading the "
+					     "channel config");
+	}
+#endif
 	if (root == NULL) {
 		rc = pm_reader_open_failed(r, PIPEMODE_ECONFIG,
 					   "%s: line %d, column %d: %s", path,
@@ -311,27 +319,105 @@ parse_counter(const char *buf, size_t n, int64_t *out)
 }
 
 /*
- * Read the channel's counter and advance it, under the lock.  The lock and
- * state files are opened with O_NOFOLLOW: a symlink planted there is an
- * error, never a way to write elsewhere.
+ * Open one of the channel's state files, refusing anything but a regular
+ * file: O_NOFOLLOW makes a planted symlink an error, and O_NONBLOCK keeps a
+ * FIFO planted there from blocking the open (while the lock is held).
+ */
+static int
+open_state_file(pipemode_reader *r, const char *path, int flags,
+		const char *what, int *fdp)
+{
+	struct stat st;
+	int fd;
+
+	do
+		fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			  0644);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		*fdp = -1;
+		if (errno == ENOENT && !(flags & O_CREAT))
+			return PIPEMODE_OK;
+		return pm_reader_open_failed(r, PIPEMODE_EIO,
+					     "%s: cannot open the %s: %s", path,
+					     what, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*fdp = -1;
+		return pm_reader_open_failed(r, PIPEMODE_ECONFIG,
+					     "%s: the %s is not a regular file",
+					     path, what);
+	}
+	*fdp = fd;
+	return PIPEMODE_OK;
+}
+
+/* Write the counter to a new file beside the state file and rename it
+ * over, so that a crash leaves the old or the new value, never a torn or
+ * empty one.  mkostemp's O_EXCL and random name make a planted link at the
+ * temporary path useless. */
+static int
+write_counter(pipemode_reader *r, const char *state, const char *tmpl,
+	      int64_t value)
+{
+	char out[32];
+	char *tmp = strdup(tmpl);
+	int len, fd, err = 0;
+
+	if (tmp == NULL)
+		return pm_reader_open_failed(r, PIPEMODE_ENOMEM,
+					     "out of memory");
+	len = snprintf(out, sizeof(out), "%lld\n", (long long)value);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+	} else {
+		ssize_t n;
+		do
+			n = write(fd, out, (size_t)len);
+		while (n < 0 && errno == EINTR);
+		if (n != len)
+			err = n < 0 ? errno : ENOSPC;
+		else if (fchmod(fd, 0644) != 0)
+			err = errno;
+		if (close(fd) != 0 && err == 0)
+			err = errno;
+		if (err == 0 && rename(tmp, state) != 0)
+			err = errno;
+		if (err != 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	if (err != 0)
+		return pm_reader_open_failed(r, PIPEMODE_EIO,
+					     "%s: cannot update the epoch "
+					     "counter: %s",
+					     state, strerror(err));
+	return PIPEMODE_OK;
+}
+
+/*
+ * Read the channel's counter and advance it, under the lock.  A counter
+ * that is not a number is an error, never reset: a wrong epoch silently
+ * repeats or skips data.
  */
 static int
 take_epoch(pipemode_reader *r, const char *state_dir, const char *channel,
 	   int64_t *epoch)
 {
 	char *dir = strdup(state_dir);
-	char *lock = NULL, *state = NULL, *tmp = NULL;
-	char buf[64], out[32], tmpname[64];
-	int lockfd = -1, fd = -1, rc = PIPEMODE_OK, len;
+	char *lock = state_path(state_dir, channel, "-pipe_mode-lock");
+	char *state = state_path(state_dir, channel, "-pipe_mode-state");
+	char *tmpl = state_path(state_dir, channel, "-pipe_mode-state.XXXXXX");
+	char buf[64];
+	int lockfd = -1, fd = -1, rc;
 	ssize_t n;
 
-	snprintf(tmpname, sizeof(tmpname), "-pipe_mode-state.%ld.tmp",
-		 (long)getpid());
-	lock = state_path(state_dir, channel, "-pipe_mode-lock");
-	state = state_path(state_dir, channel, "-pipe_mode-state");
-	tmp = state_path(state_dir, channel, tmpname);
-	if (dir == NULL || lock == NULL || state == NULL || tmp == NULL)
-		goto oom;
+	if (dir == NULL || lock == NULL || state == NULL || tmpl == NULL) {
+		rc = pm_reader_open_failed(r, PIPEMODE_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (mkdirs(dir, 0755) != 0) {
 		rc = pm_reader_open_failed(r, PIPEMODE_EIO,
 					   "%s: cannot create the state "
@@ -339,17 +425,9 @@ take_epoch(pipemode_reader *r, const char *state_dir, const char *channel,
 					   state_dir, strerror(errno));
 		goto out;
 	}
-
-	do
-		lockfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-			      0644);
-	while (lockfd < 0 && errno == EINTR);
-	if (lockfd < 0) {
-		rc = pm_reader_open_failed(r, PIPEMODE_EIO,
-					   "%s: cannot open the lock file: %s",
-					   lock, strerror(errno));
+	rc = open_state_file(r, lock, O_RDWR | O_CREAT, "lock file", &lockfd);
+	if (rc != PIPEMODE_OK)
 		goto out;
-	}
 	while (flock(lockfd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			rc = pm_reader_open_failed(r, PIPEMODE_EIO,
@@ -359,71 +437,38 @@ take_epoch(pipemode_reader *r, const char *state_dir, const char *channel,
 		}
 	}
 
-	do
-		fd = open(state, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0 && errno != ENOENT) {
-		rc = pm_reader_open_failed(r, PIPEMODE_EIO,
-					   "%s: cannot open the state file: %s",
-					   state, strerror(errno));
+	rc = open_state_file(r, state, O_RDONLY, "state file", &fd);
+	if (rc != PIPEMODE_OK)
 		goto out;
-	}
 	*epoch = 0;
 	if (fd >= 0) {
 		do
 			n = read(fd, buf, sizeof(buf));
 		while (n < 0 && errno == EINTR);
-		close(fd);
-		fd = -1;
-		if (n < 0) {
+		if (n < 0)
 			rc = pm_reader_open_failed(r, PIPEMODE_EIO,
 						   "%s: cannot read: %s", state,
 						   strerror(errno));
-			goto out;
-		}
 		/* A full buffer means more than any counter: not one. */
-		if ((size_t)n == sizeof(buf) ||
-		    parse_counter(buf, (size_t)n, epoch) != 0) {
-			/* Never reset it: a wrong epoch silently repeats or
-			 * skips data. */
+		else if ((size_t)n == sizeof(buf) ||
+			 parse_counter(buf, (size_t)n, epoch) != 0)
 			rc = pm_reader_open_failed(
 				r, PIPEMODE_ECONFIG,
 				"%s: the epoch counter is not a number; fix "
 				"or remove the file",
 				state);
+		close(fd);
+		if (rc != PIPEMODE_OK)
 			goto out;
-		}
 	}
-
-	len = snprintf(out, sizeof(out), "%lld\n", (long long)*epoch + 1);
-	do
-		fd = open(tmp,
-			  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-			  0644);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0 || write(fd, out, (size_t)len) != len ||
-	    close(fd) != 0 || rename(tmp, state) != 0) {
-		int err = errno;
-		if (fd >= 0)
-			unlink(tmp);
-		fd = -1;
-		rc = pm_reader_open_failed(r, PIPEMODE_EIO,
-					   "%s: cannot update the epoch "
-					   "counter: %s",
-					   state, strerror(err));
-		goto out;
-	}
-	fd = -1;
-	goto out;
-oom:
-	rc = pm_reader_open_failed(r, PIPEMODE_ENOMEM, "out of memory");
+	rc = write_counter(r, state, tmpl, *epoch + 1);
 out:
 	if (lockfd >= 0)
 		close(lockfd); /* drops the lock */
 	free(dir);
 	free(lock);
 	free(state);
-	free(tmp);
+	free(tmpl);
 	return rc;
 }
 

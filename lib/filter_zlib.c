@@ -20,7 +20,8 @@
 #include "internal.h"
 
 #define FILTER_INPUT (128u * 1024)
-/* How much of the first bytes compression=auto test-inflates. */
+/* How much of the first bytes compression=auto test-inflates (it is given
+ * PM_SNIFF_BYTES by the reader). */
 #define SNIFF_INFLATE 4096u
 
 struct pm_filter {
@@ -33,6 +34,10 @@ struct pm_filter {
 	uint64_t out_base;
 	unsigned char *in;
 	size_t in_size;
+	/* An error found while inflating bytes that were returned first:
+	 * the next call reports it. */
+	int held;
+	char held_msg[PM_DETAIL_SIZE];
 };
 
 int
@@ -86,7 +91,10 @@ inflates(const unsigned char *buf, size_t len, int kind)
 		zrc = inflate(&z, Z_NO_FLUSH);
 	} while (zrc == Z_OK && z.avail_in > 0);
 	inflateEnd(&z);
-	return zrc == Z_OK || zrc == Z_STREAM_END || zrc == Z_BUF_ERROR;
+	/* Out of memory says nothing about the bytes: trust the header, as
+	 * when inflateInit2 itself fails. */
+	return zrc == Z_OK || zrc == Z_STREAM_END || zrc == Z_BUF_ERROR ||
+	       zrc == Z_MEM_ERROR;
 }
 
 int
@@ -230,12 +238,28 @@ next_member(pm_filter *f, pm_source *src, char *msg, size_t msgsize)
 	return PIPEMODE_OK;
 }
 
+/* Keep an error that came with output until that output is taken. */
+static ssize_t
+hold_error(pm_filter *f, int code, size_t produced, char *msg)
+{
+	if (produced == 0)
+		return code;
+	f->held = code;
+	memcpy(f->held_msg, msg, sizeof(f->held_msg));
+	f->held_msg[sizeof(f->held_msg) - 1] = '\0';
+	return (ssize_t)produced;
+}
+
 ssize_t
 pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 	       char *msg, size_t msgsize)
 {
 	size_t produced = 0;
 
+	if (f->held != 0) {
+		pm_format(msg, msgsize, "%s", f->held_msg);
+		return f->held;
+	}
 	if (len > UINT32_MAX)
 		len = UINT32_MAX; /* zlib counts in uInt */
 	while (produced == 0 && !f->finished) {
@@ -251,15 +275,8 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 		n = fill_input(f, src, msg, msgsize);
 		if (n < 0)
 			return n;
-		if (n == 0) {
-			pm_format(msg, msgsize,
-				  "compressed stream ends before its end "
-				  "marker, at compressed byte %llu "
-				  "(uncompressed byte %llu)",
-				  (unsigned long long)in_offset(f),
-				  (unsigned long long)out_offset(f));
-			return PIPEMODE_ETRUNCATED;
-		}
+		/* At the end of the input, inflate still runs once: it may
+		 * hold output that did not fit the last call. */
 		f->z.next_out = (Bytef *)buf + produced;
 		f->z.avail_out = (uInt)(len - produced);
 		zrc = inflate(&f->z, Z_NO_FLUSH);
@@ -268,27 +285,40 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 		case Z_OK:
 			break;
 		case Z_BUF_ERROR:
-			/* No progress: fine when the input ran dry (the next
-			 * turn reads more); with input left it would spin. */
-			if (f->z.avail_in == 0)
+			/* No progress: the input ran dry (read more, or at
+			 * the end of the source, the stream is cut short);
+			 * with input left it would spin. */
+			if (f->z.avail_in == 0 && !f->src_eof)
 				break;
-			pm_format(msg, msgsize,
-				  "inflate made no progress at compressed "
-				  "byte %llu",
-				  (unsigned long long)in_offset(f));
-			return PIPEMODE_ECORRUPT;
+			if (f->z.avail_in == 0)
+				pm_format(msg, msgsize,
+					  "compressed stream ends before its "
+					  "end marker, at compressed byte %llu "
+					  "(uncompressed byte %llu)",
+					  (unsigned long long)in_offset(f),
+					  (unsigned long long)out_offset(f));
+			else
+				pm_format(msg, msgsize,
+					  "inflate made no progress at "
+					  "compressed byte %llu",
+					  (unsigned long long)in_offset(f));
+			return hold_error(f,
+					  f->z.avail_in == 0
+						  ? PIPEMODE_ETRUNCATED
+						  : PIPEMODE_ECORRUPT,
+					  produced, msg);
 		case Z_STREAM_END:
 			f->member_done = 1;
 			break;
 		case Z_MEM_ERROR:
 			pm_format(msg, msgsize, "out of memory");
-			return PIPEMODE_ENOMEM;
+			return hold_error(f, PIPEMODE_ENOMEM, produced, msg);
 		case Z_NEED_DICT:
 			pm_format(msg, msgsize,
 				  "the stream needs a preset dictionary, "
 				  "at compressed byte %llu",
 				  (unsigned long long)in_offset(f));
-			return PIPEMODE_ECORRUPT;
+			return hold_error(f, PIPEMODE_ECORRUPT, produced, msg);
 		default:
 			pm_format(msg, msgsize,
 				  "corrupt compressed data (%s) at "
@@ -297,7 +327,7 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 				  f->z.msg != NULL ? f->z.msg : "inflate failed",
 				  (unsigned long long)in_offset(f),
 				  (unsigned long long)out_offset(f));
-			return PIPEMODE_ECORRUPT;
+			return hold_error(f, PIPEMODE_ECORRUPT, produced, msg);
 		}
 	}
 	return (ssize_t)produced;

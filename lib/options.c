@@ -231,9 +231,15 @@ pm_options_name(const char *options, const char *def_name)
 	char msg[8];
 
 	/* Errors are left to the real parse; this pass only wants the name,
-	 * so that the real one can name the source whatever the order. */
-	if (pm_options_parse(options, find_name, &name, msg, sizeof(msg)) !=
-	    PIPEMODE_OK) {
+	 * so that the real one can name the source whatever the order.  Out
+	 * of memory, though, must not quietly drop the name given. */
+	int rc = pm_options_parse(options, find_name, &name, msg, sizeof(msg));
+
+	if (rc == PIPEMODE_ENOMEM) {
+		free(name);
+		return NULL;
+	}
+	if (rc != PIPEMODE_OK) {
 		free(name);
 		name = NULL;
 	}

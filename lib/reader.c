@@ -777,11 +777,16 @@ static int
 detect_compression(pipemode_reader *r)
 {
 	int rc = fill_to(r, PM_SNIFF_BYTES);
+	size_t avail;
 
 	if (rc != PIPEMODE_OK)
 		return rc;
-	r->compression = pm_compression_sniff(r->buf + r->pos,
-					      r->end - r->pos);
+	/* Exactly the first PM_SNIFF_BYTES (or the whole stream when it is
+	 * shorter), however the reads fell: the decision must not depend on
+	 * how the bytes arrived. */
+	avail = r->end - r->pos;
+	r->compression = pm_compression_sniff(
+		r->buf + r->pos, avail < PM_SNIFF_BYTES ? avail : PM_SNIFF_BYTES);
 	return PIPEMODE_OK;
 }
 

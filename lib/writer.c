@@ -414,8 +414,9 @@ deflate_range(pipemode_writer *w, const void *p, size_t n, int flush)
 			if (rc != PIPEMODE_OK)
 				return rc;
 		}
-		in += slice;
 		n -= slice;
+		if (n > 0) /* in may be NULL for an empty range */
+			in += slice;
 	} while (n > 0);
 	return PIPEMODE_OK;
 }

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fuzz harness: the RecordIO framer, parts joined with the
+ * magic word put back (recordio_multipart=dmlc, MXNet dmlc-core).
+ * Switch: timing=1.
+ * Input: two control bytes (see fuzz_common.h), then the stream.
+ */
+#include "fuzz_common.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_read_input(data, size,
+		      fz_switch(data, size)
+			      ? "format=recordio,recordio_multipart=dmlc,"
+				"timing=1"
+			      : "format=recordio,recordio_multipart=dmlc");
+	return 0;
+}
