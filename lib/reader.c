@@ -231,6 +231,13 @@ framer_create(pipemode_reader *r, struct framer *fr)
 	int rc = fr->ops.create(&fr->state, &r->framer_cfg, r->detail,
 				sizeof(r->detail));
 
+	if (rc != PIPEMODE_OK && (rc > 0 || pipemode_code_name(rc) == NULL)) {
+		/* A plug-in's own code would mean nothing to the caller. */
+		pm_format(r->detail, sizeof(r->detail),
+			  "create failed with code %d, not a PIPEMODE_E* code",
+			  rc);
+		rc = PIPEMODE_EINVAL;
+	}
 	if (rc != PIPEMODE_OK) {
 		fr->state = NULL;
 		pm_format(r->msg, sizeof(r->msg), "%s: %s: %s", r->name,
@@ -263,7 +270,9 @@ apply_framer_options(pipemode_reader *r, struct framer *frs, size_t n)
 			if (rc < 0) {
 				pm_format(r->msg, sizeof(r->msg), "%s: %s",
 					  r->name, r->detail);
-				return rc;
+				return pipemode_code_name(rc) != NULL
+					       ? rc
+					       : PIPEMODE_EOPTION;
 			}
 			if (rc == PIPEMODE_OK)
 				taken = 1;
@@ -1096,11 +1105,12 @@ next_record(pipemode_reader *r, const void **data, size_t *len,
 			r->next_offset = r->pos_offset;
 			continue;
 		}
-		if (rc >= 0) {
+		if (rc >= 0 || pipemode_code_name(rc) == NULL) {
 			/* A framer that breaks the contract (asks for less
-			 * than it has, or for more after the end, or claims
-			 * bytes it was not given) would loop or overrun:
-			 * stop it here. */
+			 * than it has, or for more after the end, claims
+			 * bytes it was not given, or answers a code that is
+			 * not in the list) would loop, overrun or hand the
+			 * caller a code it cannot know: stop it here. */
 			pm_format(r->detail, sizeof(r->detail),
 				  "the framer broke its contract (answer %d, "
 				  "consumed %zu, need %zu, window %zu%s)",
