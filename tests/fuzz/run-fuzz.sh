@@ -25,7 +25,7 @@ set -eu
 : "${srcdir:?}" "${builddir:?}" "${top_srcdir:?}" "${top_builddir:?}"
 CLANG=${CLANG:-}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_HARNESSES=${FUZZ_HARNESSES:-"tfrecord recordio_concat recordio_dmlc lines auto gzip zlib compression_auto readahead options writer"}
+FUZZ_HARNESSES=${FUZZ_HARNESSES:-"tfrecord recordio_concat recordio_dmlc lines auto gzip zlib compression_auto readahead plugin options writer"}
 FUZZ_JOBS=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 FUZZ_REQUIRE=${FUZZ_REQUIRE:-0}
 FUZZ_FLAGS=${FUZZ_FLAGS:-}
@@ -48,6 +48,7 @@ skip() {
 max_len() {
 	case $1 in
 	options) echo 2048 ;;
+	plugin) echo 4096 ;;
 	gzip | zlib | compression_auto) echo 16384 ;;
 	*) echo 65536 ;;
 	esac

@@ -106,6 +106,16 @@ reader readahead dmlc_sample.rec "$data/dmlc_sample.rec" 1
 reader readahead manifest.txt "$tmp/manifest.txt" 2
 reader readahead mlio_split_records.pr "$data/mlio_split_records.pr" 3
 
+# plugin: c0, a script length, the script (op, a, b triples), the stream.
+plug() {
+	mkdir -p "$corpus/plugin"
+	{ printf "$2"; cat "$3"; } > "$corpus/plugin/$1"
+}
+plug lawful '\000\000' "$tmp/crlf.txt"
+plug records_taken_needs '\005\017\000\003\001\001\002\000\002\005\000\000\001\004\002\000\000' "$tmp/crlf.txt"
+plug breaches '\002\014\360\000\000\361\000\000\362\000\000\006\001\000' "$tmp/crlf.txt"
+plug auto_sniff_yes '\010\006\002\000\000\004\003\000' "$tmp/crlf.txt"
+
 # Options: a control byte (stream, writer too, cuts), then the string.
 opt() {
 	mkdir -p "$corpus/options"

@@ -11,6 +11,10 @@ from ._errors import EOF, OK, make_error
 
 _string_at = ctypes.string_at
 
+# Average record size from which a batch is copied out record by record
+# rather than as one span sliced into records (see _copy_out).
+_SPAN_MAX_AVG = 4096
+
 
 def _decode(b):
     return b.decode("utf-8", "replace") if b is not None else ""
@@ -85,17 +89,22 @@ def _copy_out(addrs, lens, k):
 
     Every record of a batch but the last lies in the reader's buffer (only
     a record the framer joined in its own memory is elsewhere, and a batch
-    ends after it), so when those are packed closely one string_at of their
-    span and a slice each costs less than a string_at each (the loops here
-    are C-level: min, max, sum, map).  Otherwise, one string_at a record.
+    ends after it), so when those are small and packed closely one
+    string_at of their span and a slice each costs less than a string_at
+    each (the loops here are C-level: min, max, sum, map): that copies
+    every byte twice, which pays below some 4 KiB a record.  Otherwise, one
+    string_at a record (one copy).
     """
     sa = _string_at
     if k > 2:
         a = addrs[:-1]
         ln = lens[:-1]
+        total = sum(ln)
+        if total >= _SPAN_MAX_AVG * (k - 1):
+            return [sa(x, y) for x, y in zip(addrs, lens)]
         base = min(a)
         end = max(map(_add, a, ln))
-        if end - base <= 2 * sum(ln) + 64 * (k - 1):
+        if end - base <= 2 * total + 64 * (k - 1):
             span = sa(base, end - base)
             out = [span[x - base:x - base + y] for x, y in zip(a, ln)]
             out.append(sa(addrs[-1], lens[-1]))
