@@ -655,6 +655,8 @@ pipemode_write(pipemode_writer *w, const void *data, size_t len)
 			  (unsigned long long)w->records);
 		return PIPEMODE_EINVAL;
 	}
+	if (data == NULL)
+		data = ""; /* an empty record: no arithmetic on NULL below */
 	if (w->format == FORMAT_TFRECORD)
 		rc = write_tfrecord(w, data, len);
 	else if (w->multipart == MULTIPART_DMLC)
