@@ -141,14 +141,15 @@ dir_of(const char *opt, const char *env, const char *def)
 	return v != NULL && v[0] != '\0' ? v : def;
 }
 
+/* "<dir>/<a><b><c>", malloc'd. */
 static char *
-join(const char *a, const char *b, const char *c)
+path_of(const char *dir, const char *a, const char *b, const char *c)
 {
-	size_t n = strlen(a) + strlen(b) + strlen(c) + 2;
+	size_t n = strlen(dir) + strlen(a) + strlen(b) + strlen(c) + 2;
 	char *p = malloc(n);
 
 	if (p != NULL)
-		snprintf(p, n, "%s/%s%s", a, b, c);
+		snprintf(p, n, "%s/%s%s%s", dir, a, b, c);
 	return p;
 }
 
@@ -164,7 +165,7 @@ read_config(pipemode_reader *r, const char *config_dir, const char *channel,
 {
 	json_error_t jerr;
 	json_t *root, *ch, *v;
-	char *path = join(config_dir, CONFIG_FILE, "");
+	char *path = path_of(config_dir, CONFIG_FILE, "", "");
 	int rc = PIPEMODE_OK;
 
 	*have_config = 0;
@@ -282,18 +283,6 @@ mkdirs(char *path, mode_t mode)
 	return 0;
 }
 
-/* "<dir>/.<channel><suffix>": the names AWS's PipeModeDataset uses. */
-static char *
-state_path(const char *dir, const char *channel, const char *suffix)
-{
-	size_t n = strlen(dir) + strlen(channel) + strlen(suffix) + 3;
-	char *p = malloc(n);
-
-	if (p != NULL)
-		snprintf(p, n, "%s/.%s%s", dir, channel, suffix);
-	return p;
-}
-
 /* Parse the counter: digits only, an optional final newline. */
 static int
 parse_counter(const char *buf, size_t n, int64_t *out)
@@ -407,9 +396,11 @@ take_epoch(pipemode_reader *r, const char *state_dir, const char *channel,
 	   int64_t *epoch)
 {
 	char *dir = strdup(state_dir);
-	char *lock = state_path(state_dir, channel, "-pipe_mode-lock");
-	char *state = state_path(state_dir, channel, "-pipe_mode-state");
-	char *tmpl = state_path(state_dir, channel, "-pipe_mode-state.XXXXXX");
+	/* The names AWS's PipeModeDataset uses. */
+	char *lock = path_of(state_dir, ".", channel, "-pipe_mode-lock");
+	char *state = path_of(state_dir, ".", channel, "-pipe_mode-state");
+	char *tmpl = path_of(state_dir, ".", channel,
+			     "-pipe_mode-state.XXXXXX");
 	char buf[64];
 	int lockfd = -1, fd = -1, rc;
 	ssize_t n;
@@ -627,7 +618,7 @@ walk(const char *dir, struct file_list *l, int depth)
 		char *path;
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		path = join(dir, e->d_name, "");
+		path = path_of(dir, e->d_name, "", "");
 		if (path == NULL) {
 			rc = -1;
 			break;
@@ -702,7 +693,7 @@ pipemode_open(pipemode_reader **rp, const char *channel, const char *options)
 			 &have_config);
 	if (rc != PIPEMODE_OK)
 		return rc;
-	dir_path = join(pipe_dir, channel, "");
+	dir_path = path_of(pipe_dir, channel, "", "");
 	if (dir_path == NULL)
 		return pm_reader_open_failed(r, PIPEMODE_ENOMEM,
 					     "out of memory");
@@ -745,7 +736,7 @@ pipemode_open(pipemode_reader **rp, const char *channel, const char *options)
 	}
 
 	snprintf(suffix, sizeof(suffix), "_%lld", (long long)epoch);
-	path = join(pipe_dir, channel, suffix);
+	path = path_of(pipe_dir, channel, suffix, "");
 	if (path == NULL) {
 		rc = pm_reader_open_failed(r, PIPEMODE_ENOMEM, "out of memory");
 		goto out;
