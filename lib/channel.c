@@ -729,7 +729,8 @@ pipemode_open(pipemode_reader **rp, const char *channel, const char *options)
 						   dir_path, strerror(err));
 			goto out;
 		}
-		qsort(l.paths, l.n, sizeof(*l.paths), cmp_paths);
+		if (l.n > 1)
+			qsort(l.paths, l.n, sizeof(*l.paths), cmp_paths);
 		pm_reader_set_epoch(r, epoch, 0);
 		rc = pm_reader_set_files(r, l.paths, l.n);
 		goto out;

@@ -1056,6 +1056,7 @@ next_record(pipemode_reader *r, const void **data, size_t *len,
 		f.msg = r->detail;
 		f.msgsize = sizeof(r->detail);
 		f.consumed = 0;
+		f.need = 0; /* a framer breaking the contract may not set it */
 		f.offset = r->pos_offset;
 		rc = r->framer.ops.frame(r->framer.state, r->buf + r->pos,
 					 r->end - r->pos, r->src_eof, &f);

@@ -830,6 +830,7 @@ lines_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("performance");
+	tcase_set_tags(tc, "slow"); /* CPU-time bounds: not under valgrind */
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_million_one_byte_lines_are_fast);
 	tcase_add_test(tc, test_long_line_fed_a_byte_at_a_time_is_linear);

@@ -1463,6 +1463,7 @@ writer_suite(void)
 
 	/* Gigabytes through a pipe: seconds, not milliseconds. */
 	tc = tcase_create("huge");
+	tcase_set_tags(tc, "slow"); /* gigabytes: not under valgrind */
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_recordio_concat_cuts_records_of_2_29_bytes_and_more);
 	tcase_add_test(tc, test_recordio_dmlc_accepts_2_29_minus_1_bytes);
