@@ -33,11 +33,12 @@ void pmbench_mark_first(void);
  * dmlc-core's RecordIOReader (MXNet's reader) over the FIFO: through a
  * dmlc::Stream on fd with a PMBENCH_BUFFER read buffer (use_stdio == 0), or
  * through dmlc::Stream::Create(path, "r"), the stdio-backed stream MXNet's
- * MXRecordIO uses (use_stdio == 1; fd is not used).  Counts the records
- * and their payload bytes.  Returns 0, or -1 after printing why.
+ * MXRecordIO uses (use_stdio == 1; fd is not used).  Counts the records,
+ * their payload bytes and the read(2) calls made (UINT64_MAX for stdio,
+ * which does its own).  Returns 0, or -1 after printing why.
  */
 int pmbench_dmlc_read(int fd, const char *path, int use_stdio,
-		      uint64_t *records, uint64_t *payload);
+		      uint64_t *records, uint64_t *payload, uint64_t *reads);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,15 @@ namespace {
 class FdStream : public dmlc::Stream {
 public:
 	FdStream(int fd, size_t cap)
-		: fd_(fd), buf_(new char[cap]), cap_(cap), pos_(0), end_(0)
+		: fd_(fd), buf_(new char[cap]), cap_(cap), pos_(0), end_(0),
+		  reads_(0)
 	{
+	}
+
+	uint64_t
+	reads() const
+	{
+		return reads_;
 	}
 
 	// dmlc::Stream::Read fills the request unless the stream ends.
@@ -80,6 +87,7 @@ private:
 	{
 		for (;;) {
 			ssize_t n = read(fd_, to, len);
+			reads_++;
 			if (n >= 0)
 				return n;
 			if (errno != EINTR) {
@@ -93,20 +101,22 @@ private:
 	int fd_;
 	std::unique_ptr<char[]> buf_;
 	size_t cap_, pos_, end_;
+	uint64_t reads_;
 };
 
 } // namespace
 
 extern "C" int
 pmbench_dmlc_read(int fd, const char *path, int use_stdio, uint64_t *records,
-		  uint64_t *payload)
+		  uint64_t *payload, uint64_t *reads)
 {
 	try {
 		std::unique_ptr<dmlc::Stream> stream;
+		FdStream *fds = nullptr;
 		if (use_stdio)
 			stream.reset(dmlc::Stream::Create(path, "r"));
 		else
-			stream.reset(new FdStream(fd, PMBENCH_BUFFER));
+			stream.reset(fds = new FdStream(fd, PMBENCH_BUFFER));
 		dmlc::RecordIOReader reader(stream.get());
 		std::string rec;
 		uint64_t n = 0, bytes = 0;
@@ -123,6 +133,7 @@ pmbench_dmlc_read(int fd, const char *path, int use_stdio, uint64_t *records,
 		}
 		*records = n;
 		*payload = bytes;
+		*reads = fds != nullptr ? fds->reads() : UINT64_MAX;
 		return 0;
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "pmbench: dmlc: %s\n", e.what());
