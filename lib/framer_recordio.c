@@ -136,6 +136,30 @@ part_error(struct recordio *r, pipemode_frame *f, int code, const char *what,
 	return code;
 }
 
+size_t
+pm_recordio_quick(void *state, const unsigned char *win, size_t avail,
+		  const void **data, size_t *len)
+{
+	struct recordio *r = state;
+	uint32_t lrec;
+	size_t part_end;
+
+	if (r->open || avail < PM_RECORDIO_HEADER ||
+	    pm_load_le32(win) != PM_RECORDIO_MAGIC)
+		return 0;
+	lrec = pm_load_le32(win + 4);
+	/* Flag 0, a whole record: anything else is frame's. */
+	if ((lrec >> 29) != 0 || lrec > r->max_record_size)
+		return 0;
+	part_end = PM_RECORDIO_HEADER + (((size_t)lrec + 3) & ~(size_t)3);
+	if (avail < part_end)
+		return 0;
+	r->parts++;
+	*data = win + PM_RECORDIO_HEADER;
+	*len = lrec;
+	return part_end;
+}
+
 static int
 recordio_frame(void *state, const unsigned char *win, size_t avail, int eof,
 	       pipemode_frame *f)

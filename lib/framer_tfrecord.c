@@ -146,6 +146,31 @@ tfrecord_frame(void *state, const unsigned char *win, size_t avail, int eof,
 	return PIPEMODE_FRAME_RECORD;
 }
 
+size_t
+pm_tfrecord_quick(void *state, const unsigned char *win, size_t avail,
+		  const void **data, size_t *len)
+{
+	const struct tfrecord *t = state;
+	uint64_t length;
+
+	if (t->have_length ||
+	    avail < PM_TFRECORD_HEADER + PM_TFRECORD_FOOTER)
+		return 0;
+	length = pm_load_le64(win);
+	if (length > avail - PM_TFRECORD_HEADER - PM_TFRECORD_FOOTER ||
+	    length > t->max_record_size ||
+	    pm_load_le32(win + 8) != pm_crc32c_mask(pm_crc32c(0, win, 8)))
+		return 0;
+	if (t->verify_crc &&
+	    pm_load_le32(win + PM_TFRECORD_HEADER + length) !=
+		    pm_crc32c_mask(pm_crc32c(0, win + PM_TFRECORD_HEADER,
+					     (size_t)length)))
+		return 0;
+	*data = win + PM_TFRECORD_HEADER;
+	*len = (size_t)length;
+	return (size_t)length + PM_TFRECORD_HEADER + PM_TFRECORD_FOOTER;
+}
+
 /* Four random bytes pass a CRC check once in 2^32: specific enough. */
 static int
 tfrecord_sniff(const unsigned char *buf, size_t len)

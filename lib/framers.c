@@ -45,6 +45,18 @@ copy_ops(pipemode_framer_ops *dst, const pipemode_framer_ops *src)
 	dst->size = sizeof(*dst);
 }
 
+pm_quick_fn
+pm_framer_quick(const pipemode_framer_ops *ops)
+{
+	/* By the frame function, not the name: a copy of the built-in ops
+	 * registered under another name frames the same way. */
+	if (ops->frame == pm_framer_tfrecord.frame)
+		return pm_tfrecord_quick;
+	if (ops->frame == pm_framer_recordio.frame)
+		return pm_recordio_quick;
+	return NULL;
+}
+
 static int
 builtin_name(const char *name)
 {

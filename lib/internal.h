@@ -25,8 +25,13 @@ uint32_t pm_crc32c(uint32_t crc, const void *data, size_t len);
 uint32_t pm_crc32c_sw(uint32_t crc, const void *data, size_t len);
 typedef uint32_t (*pm_crc32c_fn)(uint32_t crc, const void *data, size_t len);
 pm_crc32c_fn pm_crc32c_hw(void);
-/* "sse4.2", "armv8-crc" or "slicing-by-8": what pm_crc32c uses. */
+/* "avx512-vpclmul", "avx2-vpclmul", "sse4.2", "armv8-crc" or
+ * "slicing-by-8": what pm_crc32c uses. */
 const char *pm_crc32c_impl_name(void);
+/* The implementation of that name, NULL where this build or CPU lacks it.
+ * The folding ones fold every input long enough for one block, where
+ * pm_crc32c leaves short inputs to sse4.2: so tests reach every path. */
+pm_crc32c_fn pm_crc32c_impl_named(const char *name);
 
 /* TFRecord's masking of a stored CRC (so that CRCs of CRCs stay strong). */
 static inline uint32_t
@@ -107,6 +112,25 @@ int pm_framer_lookup(const char *name, pipemode_framer_ops *ops, char *msg,
 /* Every framer with a sniff function, built-in first: fills up to max
  * entries and returns how many there are. */
 size_t pm_framer_sniffers(pipemode_framer_ops *ops, size_t max);
+
+/*
+ * A built-in framer's quick path: the common case of pipemode_framer_ops'
+ * frame without the generality of its contract.  Given a window holding a
+ * whole record at its start and no progress kept from an earlier call, it
+ * checks the record as frame would, sets *data and *len and returns the
+ * bytes it takes; it returns 0, changing nothing, whenever frame must
+ * decide (a partial record, anything wrong, a record cut in parts), and the
+ * reader then calls frame, which says why.  The reader calls it directly,
+ * before frame, for the built-in framers only: pm_framer_quick gives the
+ * one for a framer's ops, or NULL.
+ */
+typedef size_t (*pm_quick_fn)(void *state, const unsigned char *win,
+			      size_t avail, const void **data, size_t *len);
+pm_quick_fn pm_framer_quick(const pipemode_framer_ops *ops);
+size_t pm_tfrecord_quick(void *state, const unsigned char *win, size_t avail,
+			 const void **data, size_t *len);
+size_t pm_recordio_quick(void *state, const unsigned char *win, size_t avail,
+			 const void **data, size_t *len);
 
 /* TFRecord framing sizes: u64 length, u32 masked length CRC; u32 data CRC. */
 #define PM_TFRECORD_HEADER 12

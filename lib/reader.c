@@ -46,6 +46,7 @@ enum reader_state { READER_OPEN, READER_EOF, READER_FAILED, READER_BROKEN };
 struct framer {
 	pipemode_framer_ops ops;
 	void *state;
+	pm_quick_fn quick; /* a built-in framer's quick path, or NULL */
 };
 
 /* A key=value the reader does not know: it belongs to a framer. */
@@ -243,6 +244,7 @@ framer_create(pipemode_reader *r, struct framer *fr)
 		pm_format(r->msg, sizeof(r->msg), "%s: %s: %s", r->name,
 			  fr->ops.name, r->detail);
 	}
+	fr->quick = rc == PIPEMODE_OK ? pm_framer_quick(&fr->ops) : NULL;
 	return rc;
 }
 
@@ -1024,6 +1026,20 @@ next_file(pipemode_reader *r)
 	return rc;
 }
 
+/* The framer took a record of consumed bytes at the start of the window. */
+static inline void
+took_record(pipemode_reader *r, size_t consumed, size_t len)
+{
+	r->pos += consumed;
+	r->pos_offset += consumed;
+	r->cur_index = r->next_index++;
+	r->cur_offset = r->next_offset;
+	r->next_offset = r->pos_offset;
+	r->skipped_in_a_row = 0;
+	r->records++;
+	r->payload_bytes += len;
+}
+
 static int
 next_record(pipemode_reader *r, const void **data, size_t *len,
 	    int may_refill)
@@ -1052,6 +1068,18 @@ next_record(pipemode_reader *r, const void **data, size_t *len,
 				return rc;
 		}
 
+		if (r->framer.quick != NULL) {
+			/* The common case first, in a few instructions: a
+			 * whole, good record of a built-in framer. */
+			size_t used = r->framer.quick(r->framer.state,
+						      r->buf + r->pos,
+						      r->end - r->pos, data,
+						      len);
+			if (used > 0) {
+				took_record(r, used, *len);
+				return PIPEMODE_OK;
+			}
+		}
 		f.size = sizeof(f);
 		f.msg = r->detail;
 		f.msgsize = sizeof(r->detail);
@@ -1062,16 +1090,12 @@ next_record(pipemode_reader *r, const void **data, size_t *len,
 					 r->end - r->pos, r->src_eof, &f);
 		if ((rc == PIPEMODE_FRAME_RECORD || rc == PIPEMODE_FRAME_TAKEN) &&
 		    f.consumed > 0 && f.consumed <= r->end - r->pos) {
-			r->pos += f.consumed;
-			r->pos_offset += f.consumed;
-			if (rc == PIPEMODE_FRAME_TAKEN)
+			if (rc == PIPEMODE_FRAME_TAKEN) {
+				r->pos += f.consumed;
+				r->pos_offset += f.consumed;
 				continue;
-			r->cur_index = r->next_index++;
-			r->cur_offset = r->next_offset;
-			r->next_offset = r->pos_offset;
-			r->skipped_in_a_row = 0;
-			r->records++;
-			r->payload_bytes += f.len;
+			}
+			took_record(r, f.consumed, f.len);
 			*data = f.data;
 			*len = f.len;
 			return PIPEMODE_OK;
