@@ -28,9 +28,8 @@ pm_crc32c_fn pm_crc32c_hw(void);
 /* "avx512-vpclmul", "avx2-vpclmul", "sse4.2", "armv8-crc" or
  * "slicing-by-8": what pm_crc32c uses. */
 const char *pm_crc32c_impl_name(void);
-/* The implementation of that name, NULL where this build or CPU lacks it.
- * The folding ones fold every input long enough for one block, where
- * pm_crc32c leaves short inputs to sse4.2: so tests reach every path. */
+/* The implementation of that name, NULL where this build or CPU lacks it:
+ * lets tests check each one, not only the one pm_crc32c_hw() picks. */
 pm_crc32c_fn pm_crc32c_impl_named(const char *name);
 
 /* TFRecord's masking of a stored CRC (so that CRCs of CRCs stay strong). */

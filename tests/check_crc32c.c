@@ -260,6 +260,64 @@ check_hw_matches_sw_at(const unsigned char *buf, size_t len, uint32_t crc)
 	}
 }
 
+/* Each implementation by name, in the order pm_crc32c prefers them; the
+ * folding ones are exercised here at every length, unlike through the
+ * dispatcher, which only picks the best one the CPU has. */
+static const char *const named_impls[] = {
+	"avx512-vpclmul", "avx2-vpclmul", "sse4.2", "armv8-crc",
+};
+#define N_NAMED (sizeof(named_impls) / sizeof(named_impls[0]))
+
+/* Those that fold with carry-less multiplication (x86-64 only). */
+static const char *const folding_impls[] = { "avx512-vpclmul",
+					     "avx2-vpclmul" };
+#define N_FOLDING (sizeof(folding_impls) / sizeof(folding_impls[0]))
+
+/* The implementation called name, or NULL after saying that its tests were
+ * skipped: a CPU (or valgrind, which hides AVX-512) without it. */
+static pm_crc32c_fn
+named_or_skip(const char *name, const char *test)
+{
+	pm_crc32c_fn fn = pm_crc32c_impl_named(name);
+
+	if (fn == NULL) {
+		printf("check_crc32c: %s: %s skipped, not on this CPU/build\n",
+		       test, name);
+		fflush(stdout);
+	}
+	return fn;
+}
+
+/*
+ * fn over the same len bytes at every offset 0..63 of a buffer (copied
+ * there), with several initial CRCs, against pm_crc32c_sw computed once
+ * per initial CRC (pm_crc32c_sw is itself checked against the bitwise
+ * definition above).  buf has room for len + 64 bytes.
+ */
+static void
+check_every_alignment(pm_crc32c_fn fn, const char *name,
+		      const unsigned char *src, unsigned char *buf, size_t len)
+{
+	static const uint32_t crcs[] = { 0, 0xffffffffu, 0x9e3779b9u };
+	uint32_t want[3];
+	size_t align, k;
+
+	for (k = 0; k < 3; k++)
+		want[k] = pm_crc32c_sw(crcs[k], src, len);
+	for (align = 0; align < 64; align++) {
+		memcpy(buf + align, src, len);
+		for (k = 0; k < 3; k++) {
+			uint32_t got = fn(crcs[k], buf + align, len);
+
+			ck_assert_msg(got == want[k],
+				      "%s: len %zu align %zu crc %08x: got "
+				      "%08x, want %08x",
+				      name, len, align, (unsigned)crcs[k],
+				      (unsigned)got, (unsigned)want[k]);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------- vectors */
 
 START_TEST(test_vectors_match_sw)
@@ -467,6 +525,153 @@ START_TEST(test_extend_equals_whole_across_lane_blocks)
 }
 END_TEST
 
+/* ------------------------------------------------------- each by name */
+
+START_TEST(test_vectors_match_each_named_impl)
+{
+	size_t i;
+
+	check_vectors(pm_crc32c_impl_named("slicing-by-8"), "slicing-by-8");
+	for (i = 0; i < N_NAMED; i++) {
+		pm_crc32c_fn fn = named_or_skip(named_impls[i], "vectors");
+
+		if (fn != NULL)
+			check_vectors(fn, named_impls[i]);
+	}
+	ck_assert_ptr_eq(pm_crc32c_impl_named("slicing-by-8"), pm_crc32c_sw);
+	ck_assert_ptr_eq(pm_crc32c_impl_named("no-such-impl"), NULL);
+}
+END_TEST
+
+START_TEST(test_folding_matches_sw_at_every_length_and_alignment)
+{
+	const size_t max = 2048;
+	unsigned char *src = random_buffer(max, 11);
+	unsigned char *buf = malloc(max + 64);
+	size_t i, len;
+
+	ck_assert_ptr_ne(buf, NULL);
+	for (i = 0; i < N_FOLDING; i++) {
+		pm_crc32c_fn fn = named_or_skip(folding_impls[i],
+						"lengths 0..2048");
+
+		if (fn == NULL)
+			continue;
+		for (len = 0; len <= max; len++)
+			check_every_alignment(fn, folding_impls[i], src, buf,
+					      len);
+	}
+	free(buf);
+	free(src);
+}
+END_TEST
+
+START_TEST(test_folding_matches_sw_on_large_inputs)
+{
+	static const size_t lens[] = { 65536, 65536 + 63, BIG_LEN + 13 };
+	unsigned char *src = random_buffer(BIG_LEN + 13, 12);
+	unsigned char *buf = malloc(BIG_LEN + 13 + 64);
+	size_t i, k;
+
+	ck_assert_ptr_ne(buf, NULL);
+	for (i = 0; i < N_FOLDING; i++) {
+		pm_crc32c_fn fn = named_or_skip(folding_impls[i],
+						"large inputs");
+
+		if (fn == NULL)
+			continue;
+		for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+			check_every_alignment(fn, folding_impls[i], src, buf,
+					      lens[k]);
+	}
+	free(buf);
+	free(src);
+}
+END_TEST
+
+/* Folding puts the initial CRC into the first 4 bytes: those bytes, and
+ * every bit of the CRC, must matter, in each lane of each accumulator. */
+START_TEST(test_folding_sees_every_bit_of_crc_and_data)
+{
+	const size_t len = 1024 + 37;
+	unsigned char *buf = random_buffer(len, 13);
+	size_t i, bit;
+
+	for (i = 0; i < N_FOLDING; i++) {
+		pm_crc32c_fn fn = named_or_skip(folding_impls[i], "bit flips");
+
+		if (fn == NULL)
+			continue;
+		for (bit = 0; bit < 32; bit++) {
+			uint32_t crc = (uint32_t)1 << bit;
+
+			ck_assert_msg(fn(crc, buf, len) ==
+					      pm_crc32c_sw(crc, buf, len),
+				      "%s: crc bit %zu", folding_impls[i], bit);
+		}
+		for (bit = 0; bit < 8 * len; bit += 7) {
+			buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+			ck_assert_msg(fn(0x1234u, buf, len) ==
+					      pm_crc32c_sw(0x1234u, buf, len),
+				      "%s: data bit %zu", folding_impls[i],
+				      bit);
+			buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		}
+	}
+	free(buf);
+}
+END_TEST
+
+/* crc(a) then crc(b) == crc(a || b), cut at random points into up to six
+ * pieces, each piece by a randomly chosen implementation: the register
+ * passed between calls must mean the same to all of them. */
+START_TEST(test_extend_at_random_splits_across_impls)
+{
+	const size_t max = 70000;
+	unsigned char *buf = random_buffer(max, 14);
+	pm_crc32c_fn fns[N_NAMED + 1];
+	const char *names[N_NAMED + 1];
+	size_t nfn = 0, i;
+	uint64_t seed = 15;
+	int round;
+
+	fns[nfn] = pm_crc32c_sw;
+	names[nfn++] = "slicing-by-8";
+	for (i = 0; i < N_NAMED; i++)
+		if ((fns[nfn] = pm_crc32c_impl_named(named_impls[i])) != NULL)
+			names[nfn++] = named_impls[i];
+	for (round = 0; round < 2000; round++) {
+		/* Mostly short inputs, where the pieces straddle blocks. */
+		size_t len = (size_t)rng_next(&seed) %
+			     (round % 4 == 0 ? max : 3000);
+		size_t start = (size_t)rng_next(&seed) % (max - len + 1);
+		uint32_t init = (uint32_t)rng_next(&seed);
+		uint32_t want = crc32c_bitwise(init, buf + start, len);
+		uint32_t c = init;
+		size_t off = 0;
+		char trail[128] = "";
+		int pieces = 1 + (int)(rng_next(&seed) % 6);
+
+		while (off < len || pieces > 0) {
+			size_t n = pieces <= 1 ? len - off
+					       : (size_t)rng_next(&seed) %
+							 (len - off + 1);
+			size_t f = (size_t)rng_next(&seed) % nfn;
+			size_t used = strlen(trail);
+
+			c = fns[f](c, buf + start + off, n);
+			snprintf(trail + used, sizeof(trail) - used, " %s:%zu",
+				 names[f], n);
+			off += n;
+			pieces--;
+		}
+		ck_assert_msg(c == want, "len %zu at %zu, pieces%s", len,
+			      start, trail);
+	}
+	free(buf);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ mask */
 
 START_TEST(test_mask_unmask_round_trip)
@@ -517,9 +722,20 @@ START_TEST(test_impl_name_names_the_implementation_in_use)
 	ck_assert_ptr_ne(name, NULL);
 	if (forced_sw || pm_crc32c_hw() == NULL) {
 		ck_assert_str_eq(name, "slicing-by-8");
+	} else if (env != NULL && pm_crc32c_impl_named(env) != NULL) {
+		ck_assert_str_eq(name, env);
 	} else {
 #if defined(__x86_64__) || defined(__i386__)
-		ck_assert_str_eq(name, "sse4.2");
+		/* The first of those the CPU has, in order of preference. */
+		size_t i;
+
+		for (i = 0; i < N_NAMED; i++)
+			if (pm_crc32c_impl_named(named_impls[i]) != NULL)
+				break;
+		ck_assert_uint_lt(i, N_NAMED);
+		ck_assert_str_eq(name, named_impls[i]);
+		ck_assert_ptr_eq(pm_crc32c_hw(),
+				 pm_crc32c_impl_named(named_impls[i]));
 #elif defined(__aarch64__)
 		ck_assert_str_eq(name, "armv8-crc");
 #else
@@ -537,6 +753,18 @@ START_TEST(test_env_sw_forces_portable_path)
 		return;
 	ck_assert_int_eq(setenv("PIPEMODE_CRC32C", "sw", 1), 0);
 	ck_assert_str_eq(pm_crc32c_impl_name(), "slicing-by-8");
+	ck_assert_uint_eq(pm_crc32c(0, "123456789", 9), 0xe3069283u);
+}
+END_TEST
+
+START_TEST(test_env_names_an_implementation)
+{
+	/* As above; sse4.2 is what rules the folding code out. */
+	if (srunner_fork_status(runner) == CK_NOFORK ||
+	    pm_crc32c_impl_named("sse4.2") == NULL)
+		return;
+	ck_assert_int_eq(setenv("PIPEMODE_CRC32C", "sse4.2", 1), 0);
+	ck_assert_str_eq(pm_crc32c_impl_name(), "sse4.2");
 	ck_assert_uint_eq(pm_crc32c(0, "123456789", 9), 0xe3069283u);
 }
 END_TEST
@@ -621,6 +849,15 @@ crc32c_suite(void)
 	tcase_add_test(tc, test_extend_equals_whole_across_lane_blocks);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("by-name");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_vectors_match_each_named_impl);
+	tcase_add_test(tc, test_folding_matches_sw_at_every_length_and_alignment);
+	tcase_add_test(tc, test_folding_matches_sw_on_large_inputs);
+	tcase_add_test(tc, test_folding_sees_every_bit_of_crc_and_data);
+	tcase_add_test(tc, test_extend_at_random_splits_across_impls);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("mask");
 	tcase_add_test(tc, test_mask_unmask_round_trip);
 	tcase_add_test(tc, test_mask_matches_beam_known_values);
@@ -629,6 +866,7 @@ crc32c_suite(void)
 	tc = tcase_create("dispatch");
 	tcase_add_test(tc, test_impl_name_names_the_implementation_in_use);
 	tcase_add_test(tc, test_env_sw_forces_portable_path);
+	tcase_add_test(tc, test_env_names_an_implementation);
 	tcase_add_test(tc, test_concurrent_first_calls_agree);
 	suite_add_tcase(s, tc);
 
