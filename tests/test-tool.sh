@@ -1172,6 +1172,26 @@ if [ "$st" -eq 1 ] && grep -q 'no-such-input' "$tmp/err" &&
 	pass "feed of a missing input: exit 1 naming it, before any FIFO"
 else fail "feed of a missing input: exit 1 naming it, before any FIFO"
 	show; fi
+run "$PM" feed --pipe-dir "$ch/pipes" --channel x --reader-timeout 0 "$ch/w1"
+err_has "feed --reader-timeout 0: exit 2" 2 'reader-timeout'
+# No reader ever comes: feed gives up after the timeout (timeout(1) is only
+# the test's own bound), names the FIFO, and leaves none behind.
+run timeout 30 "$PM" feed --pipe-dir "$ch/pipes" --channel lonely \
+	--reader-timeout 1 "$ch/w1"
+if [ "$st" -eq 1 ] && grep -q 'lonely_0: no reader opened it within 1 s' "$tmp/err" &&
+   [ ! -e "$ch/pipes/lonely_0" ]; then
+	pass "feed --reader-timeout 1 without a reader: exit 1, FIFO removed"
+else fail "feed --reader-timeout 1 without a reader: exit 1, FIFO removed"
+	show; fi
+# A reader that comes in time is served as without the option.
+feed_bg --pipe-dir "$ch/pipes" --channel punctual --reader-timeout 20 "$ch/w1"
+wait_fifo "$ch/pipes/punctual_0"
+run timeout 30 "$PM" count -f lines "$ch/pipes/punctual_0"
+feed_wait
+if [ "$st" -eq 0 ] && [ "$fst" -eq 0 ]; then
+	pass "feed --reader-timeout with a reader in time: served, exit 0"
+else fail "feed --reader-timeout with a reader in time: served, exit 0"
+	show; echo "#   feed status: $fst"; fi
 run "$PM" feed --pipe-dir "$ch/w1/sub" --channel x "$ch/w1"
 if [ "$st" -eq 1 ] && grep -q '^pipemode feed: .*w1/sub' "$tmp/err"; then
 	pass "feed --pipe-dir under a file: exit 1 naming it"

@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,7 +105,8 @@ enum {
 	OPT_EPOCHS,
 	OPT_RECORD_WRAPPER,
 	OPT_SHUFFLE_SEED,
-	OPT_CONTENT_TYPE
+	OPT_CONTENT_TYPE,
+	OPT_READER_TIMEOUT
 };
 
 static const struct option long_options[] = {
@@ -128,6 +130,7 @@ static const struct option long_options[] = {
 	{ "record-wrapper", required_argument, NULL, OPT_RECORD_WRAPPER },
 	{ "shuffle-seed", required_argument, NULL, OPT_SHUFFLE_SEED },
 	{ "content-type", required_argument, NULL, OPT_CONTENT_TYPE },
+	{ "reader-timeout", required_argument, NULL, OPT_READER_TIMEOUT },
 	{ NULL, 0, NULL, 0 }
 };
 /* The leading ':' makes getopt report a missing argument as ':' and keeps it
@@ -166,6 +169,7 @@ struct cli {
 	int shuffle;             /* --shuffle-seed was given */
 	uint64_t shuffle_seed;
 	const char *content_type;
+	unsigned long reader_timeout; /* --reader-timeout, 0: none */
 	char **args;
 	int nargs;
 };
@@ -375,7 +379,11 @@ print_feed_help(int alone)
 	      "the other\n"
 	      "                          channels there\n"
 	      "      --content-type TYPE the channel's ContentType in that "
-	      "file\n",
+	      "file\n"
+	      "      --reader-timeout S  give up (exit 1) when no reader "
+	      "opens an epoch's\n"
+	      "                          FIFO within S seconds (default: "
+	      "wait for ever)\n",
 	      stdout);
 	if (!alone)
 		return;
@@ -388,7 +396,7 @@ print_feed_help(int alone)
 	      "early is reported, and the next epoch is served.  Progress\n"
 	      "goes to stderr when it is a terminal.\n\n"
 	      "Exit status: 0 once every epoch was served; 1 if an input "
-	      "cannot be read\nor a FIFO cannot be made; 2 on a usage error; "
+	      "cannot be read,\na FIFO cannot be made or no reader came in time; 2 on a usage error; "
 	      "130 on SIGINT and 143 on\nSIGTERM, after removing the FIFO.\n",
 	      stdout);
 }
@@ -624,6 +632,7 @@ option_applies(enum command cmd, int ch)
 	case OPT_RECORD_WRAPPER:
 	case OPT_SHUFFLE_SEED:
 	case OPT_CONTENT_TYPE:
+	case OPT_READER_TIMEOUT:
 		return cmd == CMD_FEED;
 	default:
 		return cmd != CMD_FEED;
@@ -804,6 +813,15 @@ parse_options(struct cli *c, int argc, char **argv)
 					    "number from 0 to 2^64-1",
 					    optarg);
 			c->shuffle = 1;
+			break;
+		case OPT_READER_TIMEOUT:
+			if (parse_u64(optarg, &n) != 0 || n == 0 ||
+			    n > 86400 * 365)
+				usage_error(c->cmd,
+					    "--reader-timeout '%s': expected "
+					    "whole seconds from 1",
+					    optarg);
+			c->reader_timeout = (unsigned long)n;
 			break;
 		case OPT_CONTENT_TYPE:
 			c->content_type = optarg;
@@ -1246,6 +1264,41 @@ arm_cleanup(const char *path)
 	cleanup_armed = 0;
 	snprintf(cleanup_path, sizeof(cleanup_path), "%s", path);
 	cleanup_armed = 1;
+}
+
+/* --reader-timeout: SIGALRM cuts the blocking open of the FIFO short. */
+static volatile sig_atomic_t reader_timed_out;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	reader_timed_out = 1;
+}
+
+/* SIGALRM after seconds, then every 100 ms; 0 disarms it. */
+static void
+set_reader_alarm(unsigned long seconds)
+{
+	static int caught;
+	struct itimerval it;
+
+	if (!caught) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm; /* no SA_RESTART: open() fails
+					     with EINTR */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		caught = 1;
+	}
+	memset(&it, 0, sizeof(it));
+	if (seconds > 0) {
+		it.it_value.tv_sec = (time_t)seconds;
+		it.it_interval.tv_usec = 100000;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static void
@@ -1974,10 +2027,26 @@ run_feed(struct cli *c)
 			clock_gettime(CLOCK_MONOTONIC, &f.start);
 			progress_line(&f, "waiting for a reader");
 		}
-		/* Blocks until a reader opens the other end: the point. */
+		/* Blocks until a reader opens the other end: the point.
+		 * With --reader-timeout, SIGALRM ends the wait; it repeats
+		 * every 100 ms after the deadline, so that one arriving just
+		 * before open() blocks is followed by another. */
+		reader_timed_out = 0;
+		if (c->reader_timeout > 0)
+			set_reader_alarm(c->reader_timeout);
 		while ((f.fd = open(fifo, O_WRONLY | O_CLOEXEC)) < 0 &&
-		       errno == EINTR)
+		       errno == EINTR && !reader_timed_out)
 			;
+		if (c->reader_timeout > 0)
+			set_reader_alarm(0);
+		if (f.fd < 0 && reader_timed_out) {
+			progress_end(&f, 0);
+			fprintf(stderr,
+				"pipemode feed: %s: no reader opened it within "
+				"%lu s (--reader-timeout)\n",
+				fifo, c->reader_timeout);
+			goto out;
+		}
 		if (f.fd < 0) {
 			progress_end(&f, 0);
 			fprintf(stderr, "pipemode feed: %s: %s\n", fifo,
