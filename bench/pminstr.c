@@ -41,8 +41,14 @@ static const struct scenario scenarios[] = {
 	{"tfrecord-1KiB-crc", "tfrecord", 0, 1024, 20000, "format=tfrecord"},
 	{"recordio-100B", "recordio", 0, 100, 100000, "format=recordio"},
 	{"lines-100B", "lines", 0, 100, 100000, "format=lines"},
-	{"tfrecord-1KiB-gzip-crc", "tfrecord", 1, 1024, 5000,
+	/* Named by the inflate this build uses: the counts differ. */
+#ifdef HAVE_ISAL_INFLATE
+	{"tfrecord-1KiB-gzip-crc-isal", "tfrecord", 1, 1024, 5000,
 	 "format=tfrecord,compression=gzip"},
+#else
+	{"tfrecord-1KiB-gzip-crc-zlib", "tfrecord", 1, 1024, 5000,
+	 "format=tfrecord,compression=gzip"},
+#endif
 };
 
 struct mem {

@@ -9,6 +9,11 @@
  * ends with its own CRC32 and length, which zlib checks, and the next one
  * must start right after it.  Anything else after a member is an error,
  * not silently dropped data.
+ *
+ * With ISA-L configured (HAVE_ISAL_INFLATE), filter_isal.c inflates
+ * instead, with the same results and messages; what stays here either way
+ * is the option names and compression=auto's detection, which always asks
+ * zlib, so that both builds detect alike.
  */
 #include "config.h"
 
@@ -19,10 +24,12 @@
 
 #include "internal.h"
 
-#define FILTER_INPUT (128u * 1024)
 /* How much of the first bytes compression=auto test-inflates (it is given
  * PM_SNIFF_BYTES by the reader). */
 #define SNIFF_INFLATE 4096u
+
+#ifndef HAVE_ISAL_INFLATE
+#define FILTER_INPUT (128u * 1024)
 
 struct pm_filter {
 	z_stream z;
@@ -39,6 +46,7 @@ struct pm_filter {
 	int held;
 	char held_msg[PM_DETAIL_SIZE];
 };
+#endif /* !HAVE_ISAL_INFLATE */
 
 int
 pm_compression_parse(const char *name)
@@ -120,6 +128,7 @@ pm_compression_sniff(const unsigned char *buf, size_t len)
 	return PM_COMPRESSION_NONE;
 }
 
+#ifndef HAVE_ISAL_INFLATE
 int
 pm_filter_create(pm_filter **fp, int kind, const void *pending,
 		 size_t pending_len, int src_eof)
@@ -264,6 +273,7 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 		len = UINT32_MAX; /* zlib counts in uInt */
 	while (produced == 0 && !f->finished) {
 		ssize_t n;
+		uInt in_before;
 		int zrc, rc;
 
 		if (f->member_done) {
@@ -279,6 +289,7 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 		 * hold output that did not fit the last call. */
 		f->z.next_out = (Bytef *)buf + produced;
 		f->z.avail_out = (uInt)(len - produced);
+		in_before = f->z.avail_in;
 		zrc = inflate(&f->z, Z_NO_FLUSH);
 		produced = len - f->z.avail_out;
 		switch (zrc) {
@@ -314,10 +325,13 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 			pm_format(msg, msgsize, "out of memory");
 			return hold_error(f, PIPEMODE_ENOMEM, produced, msg);
 		case Z_NEED_DICT:
+			/* inflate() returns this without adding what it
+			 * took (the header and DICTID) to total_in. */
 			pm_format(msg, msgsize,
 				  "the stream needs a preset dictionary, "
 				  "at compressed byte %llu",
-				  (unsigned long long)in_offset(f));
+				  (unsigned long long)(in_offset(f) + in_before -
+						       f->z.avail_in));
 			return hold_error(f, PIPEMODE_ECORRUPT, produced, msg);
 		default:
 			pm_format(msg, msgsize,
@@ -332,3 +346,4 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 	}
 	return (ssize_t)produced;
 }
+#endif /* !HAVE_ISAL_INFLATE */

@@ -24,7 +24,16 @@
 
 #include <zlib.h>
 
+#include "config.h"
 #include "testutil.h"
+
+/* Which inflate the library was built with: the tests are the same for
+ * both, which pins ISA-L's behaviour to zlib's. */
+#ifdef HAVE_ISAL_INFLATE
+#define PM_ISAL_INFLATE 1
+#else
+#define PM_ISAL_INFLATE 0
+#endif
 
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
@@ -262,6 +271,193 @@ names_compressed(const char *msg)
 		if (s - msg < 2 || strncmp(s - 2, "un", 2) != 0)
 			return 1;
 	return 0;
+}
+
+/* ------------------------------------------------------------ zlib's word */
+
+/*
+ * What zlib's inflate() says of the whole of z[0..n) read as the library
+ * reads it (gzip: members back to back, nothing else after the last one):
+ * the PIPEMODE code, and for an error the compressed and uncompressed
+ * offsets, zlib's message and every byte inflated before the error (into
+ * out).  The library must say the same whichever inflate it was built
+ * with: these pin ISA-L's to zlib's.
+ */
+typedef struct zref {
+	int rc;                 /* PIPEMODE_EOF, _ETRUNCATED or _ECORRUPT */
+	uint64_t in_off, out_off;
+	char what[64];          /* zlib's msg; "" for truncation or EOF */
+} zref;
+
+static void
+zlib_reference(const unsigned char *z, size_t n, int gzip, tu_buf *out,
+	       zref *ref)
+{
+	z_stream zs;
+	uint64_t in_base = 0, out_base = 0;
+	int zrc;
+
+	memset(ref, 0, sizeof(*ref));
+	memset(&zs, 0, sizeof(zs));
+	ck_assert_int_eq(inflateInit2(&zs, gzip ? 15 + 16 : 15), Z_OK);
+	zs.next_in = (Bytef *)(uintptr_t)z;
+	zs.avail_in = (uInt)n;
+	for (;;) {
+		uLong before_out = zs.total_out, before_in = zs.total_in;
+
+		tu_buf_reserve(out, 64 * KiB);
+		zs.next_out = out->p + out->len;
+		zs.avail_out = (uInt)(out->cap - out->len);
+		zrc = inflate(&zs, Z_NO_FLUSH);
+		out->len = out->cap - zs.avail_out;
+		ref->in_off = in_base + zs.total_in;
+		ref->out_off = out_base + zs.total_out;
+		if (zrc == Z_STREAM_END) {
+			if (zs.avail_in == 0) {
+				ref->rc = PIPEMODE_EOF;
+				break;
+			}
+			if (!gzip || zs.next_in[0] != 0x1f) {
+				ref->rc = PIPEMODE_ECORRUPT;
+				snprintf(ref->what, sizeof(ref->what),
+					 "unexpected data");
+				break;
+			}
+			in_base += zs.total_in;
+			out_base += zs.total_out;
+			ck_assert_int_eq(inflateReset(&zs), Z_OK);
+			continue;
+		}
+		if (zrc == Z_OK || (zrc == Z_BUF_ERROR &&
+				    (zs.total_out != before_out ||
+				     zs.total_in != before_in)))
+			continue;
+		if (zrc == Z_BUF_ERROR && zs.avail_in == 0) {
+			ref->rc = PIPEMODE_ETRUNCATED;
+			break;
+		}
+		ref->rc = PIPEMODE_ECORRUPT;
+		if (zrc == Z_NEED_DICT) /* inflate() did not count them */
+			ref->in_off = (uint64_t)(zs.next_in - z);
+		snprintf(ref->what, sizeof(ref->what), "%s",
+			 zrc == Z_NEED_DICT ? "preset dictionary"
+			 : zs.msg != NULL   ? zs.msg
+					    : "?");
+		break;
+	}
+	inflateEnd(&zs);
+}
+
+/* The number after "word byte " in msg, or -1. */
+static long long
+number_after(const char *msg, const char *word)
+{
+	char key[64];
+	const char *s;
+
+	snprintf(key, sizeof(key), "%s byte ", word);
+	for (s = strstr(msg, key); s != NULL; s = strstr(s + 1, key))
+		if (strcmp(word, "compressed") != 0 || s - msg < 2 ||
+		    strncmp(s - 2, "un", 2) != 0)
+			return strtoll(s + strlen(key), NULL, 10);
+	return -1;
+}
+
+/*
+ * Read z[0..n) as lines (a framer that never fails, so every error is the
+ * filter's) and assert what zlib says: the same code, the lines zlib
+ * inflated before the error, and for an error of the filter the same
+ * compressed and uncompressed offsets.  exact_body: also when the error is
+ * in the deflate data itself (ISA-L may catch that later than zlib: see
+ * lib/filter_isal.c).  Returns the reference's code.
+ */
+static int
+expect_as_zlib(const unsigned char *z, size_t n, int gzip, size_t chunk,
+	       int exact_body)
+{
+	tu_buf out = {0};
+	zref ref;
+	tu_result res;
+	size_t lines = 0, k;
+	int wrapper;
+
+	zlib_reference(z, n, gzip, &out, &ref);
+	for (k = 0; k < out.len; k++)
+		lines += out.p[k] == '\n';
+	tu_read_mem(z, n, chunk,
+		    gzip ? "format=lines,compression=gzip,max_record_size=64M"
+			 : "format=lines,compression=zlib,max_record_size=64M",
+		    &res);
+	/* the errors of the wrapper, and truncation, are read here as zlib
+	 * reads them */
+	wrapper = ref.rc != PIPEMODE_ECORRUPT ||
+		  strstr(ref.what, "header") != NULL ||
+		  strstr(ref.what, "check") != NULL ||
+		  strstr(ref.what, "unknown") != NULL ||
+		  strstr(ref.what, "window size") != NULL ||
+		  strstr(ref.what, "dictionary") != NULL ||
+		  strstr(ref.what, "unexpected") != NULL;
+	if (wrapper || exact_body) {
+		ck_assert_msg(res.rc == ref.rc ||
+				      (ref.rc == PIPEMODE_EOF && lines == 0 &&
+				       res.rc == PIPEMODE_EOF),
+			      "%zu bytes, chunk %zu: rc %d (%s), zlib says %d "
+			      "(%s at %llu/%llu)",
+			      n, chunk, res.rc, res.errmsg, ref.rc, ref.what,
+			      (unsigned long long)ref.in_off,
+			      (unsigned long long)ref.out_off);
+		/* every line before the error, none after */
+		ck_assert_msg(res.n == lines ||
+				      (ref.rc == PIPEMODE_EOF &&
+				       res.n == lines + (out.len > 0 &&
+							 out.p[out.len - 1] !=
+								 '\n')) ||
+				      (ref.rc == PIPEMODE_ETRUNCATED &&
+				       res.rc == PIPEMODE_ETRUNCATED &&
+				       res.n == lines),
+			      "%zu bytes, chunk %zu: %zu lines, zlib %zu (%s)",
+			      n, chunk, res.n, lines, res.errmsg);
+		if (ref.rc != PIPEMODE_EOF && res.rc == ref.rc &&
+		    strstr(res.errmsg, ": lines:") == NULL) {
+			ck_assert_msg(number_after(res.errmsg, "compressed") ==
+						      (long long)ref.in_off &&
+					      (ref.rc == PIPEMODE_ECORRUPT &&
+							       strstr(ref.what,
+								      "dictionary")
+						       ? 1
+						       : number_after(res.errmsg,
+								      "uncompressed") ==
+								 (long long)ref
+									 .out_off),
+				      "%zu bytes, chunk %zu: \"%s\"; zlib: %s at "
+				      "compressed byte %llu (uncompressed byte "
+				      "%llu)",
+				      n, chunk, res.errmsg, ref.what,
+				      (unsigned long long)ref.in_off,
+				      (unsigned long long)ref.out_off);
+			if (ref.what[0] != '\0' && wrapper &&
+			    strstr(ref.what, "unexpected") == NULL &&
+			    strstr(ref.what, "dictionary") == NULL)
+				ck_assert_msg(strstr(res.errmsg, ref.what) !=
+						      NULL,
+					      "\"%s\" does not say \"%s\"",
+					      res.errmsg, ref.what);
+		}
+		for (k = 0; k < res.n; k++)
+			ck_assert_msg(res.v[k].offset + res.v[k].len <= out.len &&
+					      memcmp(res.v[k].data,
+						     out.p + res.v[k].offset,
+						     res.v[k].len) == 0,
+				      "line %zu differs from zlib's", k);
+	} else {
+		ck_assert_msg(res.rc == PIPEMODE_ECORRUPT ||
+				      res.rc == PIPEMODE_ETRUNCATED,
+			      "%zu bytes: rc %d (%s); zlib: %s", n, res.rc,
+			      res.errmsg, ref.what);
+	}
+	tu_result_free(&res);
+	tu_buf_free(&out);
+	return ref.rc;
 }
 
 /* ------------------------------------------------------------ compressors */
@@ -1338,6 +1534,201 @@ START_TEST(test_existing_gzip_tfrecord_files)
 }
 END_TEST
 
+/* ------------------------------------------------------------ as zlib says */
+
+/* Streams to cut and corrupt, each with how it was made: gzip with every
+ * header field, gzip members of one line each (some empty), stored blocks,
+ * zlib. */
+enum { S_GZIP_FLAGS, S_GZIP_MEMBERS, S_GZIP_STORED, S_ZLIB, S_ZLIB_STORED,
+       NSTREAMS };
+
+static int
+make_lines_stream(tu_buf *z, int which, size_t *hlen)
+{
+	model m;
+
+	model_sample(&m, "lines", which == S_GZIP_MEMBERS ? 12 : 7);
+	*hlen = 2;
+	switch (which) {
+	case S_GZIP_FLAGS:
+		*hlen = gzip_member_by_hand(z, m.raw.p, m.raw.len,
+					    FTEXT | FHCRC | FEXTRA | FNAME |
+						    FCOMMENT,
+					    0);
+		break;
+	case S_GZIP_MEMBERS:
+		for (size_t i = 0; i < m.nrec; i++) {
+			uint64_t end = i + 1 < m.nrec ? m.rec[i + 1].off
+						      : m.raw.len;
+			if (i == 7) /* the 70 KB line: not here */
+				continue;
+			if (i % 3 == 1)
+				gzip_member(z, "", 0);
+			gzip_member_by_hand(z, m.raw.p + m.rec[i].off,
+					    (size_t)(end - m.rec[i].off),
+					    i % 2 ? FNAME : 0, 0);
+		}
+		*hlen = 10;
+		break;
+	case S_GZIP_STORED:
+		zcompress(z, m.raw.p, m.raw.len, 15 + 16, 0);
+		*hlen = 10;
+		break;
+	case S_ZLIB:
+		zcompress(z, m.raw.p, m.raw.len, 15, 6);
+		break;
+	default:
+		zcompress(z, m.raw.p, m.raw.len, 15, 0);
+		break;
+	}
+	model_free(&m);
+	return which < S_ZLIB;
+}
+
+START_TEST(test_every_cut_is_reported_as_zlib_reports_it)
+{
+	/* truncation anywhere: header fields, block headers, inside a
+	 * Huffman code, a stored block, the trailer, between members */
+	int which = _i / TU_NCHUNKS;
+	tu_buf z = {0};
+	size_t hlen;
+	int gzip = make_lines_stream(&z, which, &hlen);
+
+	for (size_t cut = 0; cut <= z.len; cut++) {
+		int rc = expect_as_zlib(z.p, cut, gzip, CHUNK, 1);
+		ck_assert_int_eq(rc, cut == z.len ? PIPEMODE_EOF
+			: which == S_GZIP_MEMBERS && rc == PIPEMODE_EOF
+				? PIPEMODE_EOF
+				: PIPEMODE_ETRUNCATED);
+	}
+	tu_buf_free(&z);
+}
+END_TEST
+
+START_TEST(test_wrapper_errors_are_reported_as_zlib_reports_them)
+{
+	/* every byte of the header and trailer changed three ways: the same
+	 * check fails after the same bytes, or none does */
+	static const unsigned char flips[] = {0xff, 0x01, 0x20};
+	int which = _i / TU_NCHUNKS;
+	tu_buf z = {0};
+	size_t hlen, pos;
+	int gzip = make_lines_stream(&z, which, &hlen);
+	size_t tlen = gzip ? 8 : 4;
+
+	for (pos = 0; pos < z.len; pos++) {
+		if (pos == hlen && z.len > tlen)
+			pos = z.len - tlen; /* skip the deflate data */
+		for (int k = 0; k < NELEM(flips); k++) {
+			z.p[pos] ^= flips[k];
+			expect_as_zlib(z.p, z.len, gzip, CHUNK, 0);
+			z.p[pos] ^= flips[k];
+		}
+	}
+	/* and what may follow the end */
+	for (int k = 0; k < NELEM(garbage); k++) {
+		tu_buf g = {0};
+
+		tu_buf_add(&g, z.p, z.len);
+		tu_buf_add(&g, garbage[k].bytes, garbage[k].len);
+		ck_assert_int_eq(expect_as_zlib(g.p, g.len, gzip, CHUNK, 1),
+				 PIPEMODE_ECORRUPT);
+		tu_buf_free(&g);
+	}
+	tu_buf_free(&z);
+}
+END_TEST
+
+START_TEST(test_zlib_header_checks_as_zlib)
+{
+	/* a preset dictionary, a window over 32K, a wrong method, a bad
+	 * FCHECK: each after two bytes (the dictionary after six) */
+	static const unsigned char hdr[][6] = {
+		{0x78, 0xbb, 0, 0, 0, 1}, /* FDICT */
+		{0x88, 0x1c},            /* CINFO 8 */
+		{0x79, 0x18},            /* CM 9 */
+		{0x78, 0x9d},            /* FCHECK off by one */
+	};
+	for (int k = 0; k < NELEM(hdr); k++) {
+		tu_buf z = {0};
+
+		tu_buf_add(&z, hdr[k], 6);
+		tu_buf_add(&z, "\x03\0\0\0\0\1", 6);
+		ck_assert_int_eq(expect_as_zlib(z.p, z.len, 0, CHUNK, 1),
+				 PIPEMODE_ECORRUPT);
+		tu_buf_free(&z);
+	}
+}
+END_TEST
+
+START_TEST(test_corrupt_deflate_is_always_caught)
+{
+	/* a flipped byte of the deflate data: caught (by inflate or by the
+	 * trailer) in both builds; with zlib, the same offsets as zlib */
+	int which = _i / TU_NCHUNKS;
+	tu_buf z = {0};
+	size_t hlen;
+	int gzip = make_lines_stream(&z, which, &hlen);
+
+	for (size_t pos = hlen; pos + (gzip ? 8 : 4) < z.len;
+	     pos += which == S_GZIP_MEMBERS ? 3 : 1) {
+		const char *o = gzip ? "format=lines,compression=gzip"
+				     : "format=lines,compression=zlib";
+		tu_result a, b;
+
+		z.p[pos] ^= 0xff;
+		expect_as_zlib(z.p, z.len, gzip, CHUNK, !PM_ISAL_INFLATE);
+		/* and the same however the input comes (igzip's fast loop
+		 * would report a bad match after its output): the lines and
+		 * the uncompressed offset; with zlib the message too (igzip's
+		 * compressed offset for a bad block header depends on how much
+		 * of the header it had buffered) */
+		tu_read_mem(z.p, z.len, CHUNK, o, &a);
+		tu_read_mem(z.p, z.len, TU_WHOLE, o, &b);
+		ck_assert_msg(a.rc == b.rc && a.n == b.n &&
+				      number_after(a.errmsg, "uncompressed") ==
+					      number_after(b.errmsg,
+							   "uncompressed") &&
+				      (PM_ISAL_INFLATE ||
+				       strcmp(a.errmsg, b.errmsg) == 0),
+			      "byte %zu flipped, chunk %zu: rc %d, %zu lines, "
+			      "\"%s\"; whole: rc %d, %zu lines, \"%s\"",
+			      pos, CHUNK, a.rc, a.n, a.errmsg, b.rc, b.n,
+			      b.errmsg);
+		for (size_t k = 0; k < a.n; k++)
+			ck_assert_msg(a.v[k].len == b.v[k].len &&
+					      memcmp(a.v[k].data, b.v[k].data,
+						     a.v[k].len) == 0,
+				      "byte %zu flipped: line %zu differs", pos,
+				      k);
+		tu_result_free(&a);
+		tu_result_free(&b);
+		z.p[pos] ^= 0xff;
+	}
+	tu_buf_free(&z);
+}
+END_TEST
+
+START_TEST(test_many_empty_members_and_one_record)
+{
+	/* 20000 empty members (20 bytes each) around one record: no memory
+	 * or time per member beyond its bytes */
+	tu_buf z = {0};
+	model m;
+
+	model_sample(&m, "tfrecord", 3);
+	for (int k = 0; k < 10000; k++)
+		gzip_member(&z, "", 0);
+	gzip_member(&z, m.raw.p, m.raw.len);
+	for (int k = 0; k < 10000; k++)
+		gzip_member(&z, "", 0);
+	expect_model(z.p, z.len, &m, CHUNK, "compression=gzip");
+	expect_model(z.p, z.len, &m, CHUNK, "compression=auto");
+	tu_buf_free(&z);
+	model_free(&m);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *
@@ -1436,6 +1827,20 @@ compression_suite(void)
 			    TU_NCHUNKS);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("as_zlib");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_every_cut_is_reported_as_zlib_reports_it,
+			    0, NSTREAMS * TU_NCHUNKS);
+	tcase_add_loop_test(tc,
+			    test_wrapper_errors_are_reported_as_zlib_reports_them,
+			    0, NSTREAMS * TU_NCHUNKS);
+	tcase_add_loop_test(tc, test_zlib_header_checks_as_zlib, 0, TU_NCHUNKS);
+	tcase_add_loop_test(tc, test_corrupt_deflate_is_always_caught, 0,
+			    NSTREAMS * TU_NCHUNKS);
+	tcase_add_loop_test(tc, test_many_empty_members_and_one_record, 0,
+			    TU_NCHUNKS);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("options");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_gzip_on_plain_data_is_ecorrupt_quickly, 0,
@@ -1454,6 +1859,8 @@ main(void)
 	SRunner *sr = srunner_create(compression_suite());
 	int failed;
 
+	fprintf(stderr, "check_compression: the library inflates with %s\n",
+		PM_ISAL_INFLATE ? "ISA-L (igzip)" : "zlib");
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -772,7 +772,13 @@ out_is "options after the PATH work" "$tmp/exp"
 
 version=$(sed -n 's/^#define PIPEMODE_VERSION_STRING "\(.*\)"$/\1/p' \
 	"$top_srcdir/include/pipemode.h")
-expect "$tmp/exp" 'pipemode (libpipemode) %s\n' "$version"
+# The second line says which inflate the build was configured with.
+if grep -q '^#define HAVE_ISAL_INFLATE 1' "$top_builddir/config.h"; then
+	inflate='ISA-L igzip (configure --with-isal)'
+else
+	inflate=zlib
+fi
+expect "$tmp/exp" 'pipemode (libpipemode) %s\ninflate: %s\n' "$version" "$inflate"
 run "$PM" --version
 out_is "--version prints the library version ($version)" "$tmp/exp"
 run "$PM" cat --version

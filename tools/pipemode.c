@@ -15,6 +15,8 @@
  * the program (and pipemode_open) can be tried without a training job.
  */
 #define _GNU_SOURCE /* splice(2) */
+#include "config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -560,6 +562,13 @@ static void
 print_version(void)
 {
 	printf("pipemode (libpipemode) %s\n", pipemode_version_string());
+	/* As this tree was configured: the library it runs with is the one
+	 * built beside it, or one installed from the same build. */
+#ifdef HAVE_ISAL_INFLATE
+	printf("inflate: ISA-L igzip (configure --with-isal)\n");
+#else
+	printf("inflate: zlib\n");
+#endif
 }
 
 /* The combinations the library would take, or refuse later with a message

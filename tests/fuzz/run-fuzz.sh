@@ -8,6 +8,9 @@
 # Run by tests/fuzz/Makefile with these set (absolute paths):
 #   srcdir builddir top_srcdir top_builddir CLANG
 #   ZLIB_CFLAGS ZLIB_LIBS JANSSON_CFLAGS JANSSON_LIBS
+#   ISAL_LIBS (-lisal when configure chose ISA-L's inflate: config.h then
+#   makes lib/filter_isal.c the filter, so the fuzzers link it; ISA-L
+#   itself is not instrumented)
 # and these, which `make fuzz VAR=...` may override:
 #   FUZZ_SECONDS    seconds per harness (default 60); 0 only replays the
 #                   saved inputs (corpus and regressions)
@@ -24,6 +27,7 @@ set -eu
 
 : "${srcdir:?}" "${builddir:?}" "${top_srcdir:?}" "${top_builddir:?}"
 CLANG=${CLANG:-}
+ISAL_LIBS=${ISAL_LIBS:-}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_HARNESSES=${FUZZ_HARNESSES:-"tfrecord recordio_concat recordio_dmlc lines auto gzip zlib compression_auto readahead plugin options writer"}
 FUZZ_JOBS=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
@@ -88,7 +92,7 @@ fi
 # The library, instrumented: every lib/*.c, as the shared library is made,
 # with config.h from the build tree.  Recompiled when a source, a header or
 # config.h is newer than its object.
-echo "fuzz: building the library with $CLANG (ASan, UBSan, fuzzer coverage)"
+echo "fuzz: building the library with $CLANG (ASan, UBSan, fuzzer coverage)${ISAL_LIBS:+; inflate: ISA-L}"
 CPP_LIB="-DPIPEMODE_BUILDING_LIBRARY -I$top_builddir -I$top_srcdir/include -I$top_srcdir/lib"
 objs=
 pids=
@@ -125,7 +129,7 @@ for h in $FUZZ_HARNESSES; do
 	[ "$h" = options ] && extra="$ZLIB_CFLAGS"
 	$CLANG $CFLAGS_FUZZ -fsanitize=fuzzer -I"$top_srcdir/include" -I"$srcdir" \
 		$extra "$srcdir/fuzz_$h.c" "$srcdir/fuzz_common.c" $objs \
-		$ZLIB_LIBS $JANSSON_LIBS -lpthread -o "$out/bin/fuzz_$h"
+		$ZLIB_LIBS $ISAL_LIBS $JANSSON_LIBS -lpthread -o "$out/bin/fuzz_$h"
 done
 echo "fuzz: built $(count $FUZZ_HARNESSES) fuzzers in $out/bin"
 
