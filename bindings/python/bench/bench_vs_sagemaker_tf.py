@@ -13,23 +13,33 @@ dir), a separate feeder process streams the file into the FIFO
 - pipemode:  pipemode.tensorflow.PipeModeDataset
   both measured as ``ds.batch(128).reduce(...)`` counting records and
   summing their lengths: the whole loop runs inside TensorFlow, so this is
-  the input pipeline's own rate;
+  the input pipeline's own rate (with --map, ``ds.map(length).batch(128)
+  .reduce(...)``: each record is mapped to its length first, as a pipeline
+  parses records before batching them, and the batch copies numbers, not
+  the records);
 - reader:    pipemode.Reader in a Python loop (bytes objects, no TF);
 - raw:       a plain Python loop over the FIFO (buffered reads, header
   parsing, no CRC check): what a program would do by hand.
 
-Each measurement is repeated (--repeat, default 3) and the median is
-reported, with the count of records and bytes checked every time.
+Each measurement is repeated (--repeat, default 5), the readers taking
+turns (one run of each, then the next round, each round starting with the
+next reader), and the median is reported, with the count of records and
+bytes checked every time.  As with timeit, garbage is collected before each
+run and the collector is off while it is timed.  --formats and
+--sizes select a part of the table.
 
 Run (the environment where sagemaker-tensorflow installs: Python 3.10 with
 tensorflow-cpu==2.14.0 sagemaker-tensorflow==2.14.0.1.20.0, see
 BENCHMARKS.rst):
 
     PIPEMODE_LIBRARY=/path/to/libpipemode.so.1 \\
-        python bench_vs_sagemaker_tf.py [--repeat 3] [--scale 1.0] [--rst OUT]
+        python bench_vs_sagemaker_tf.py [--repeat 5] [--scale 1.0] [--rst OUT]
+            [--formats RecordIO TFRecord] [--sizes 100B 1KiB 100KiB]
+            [--map] [--verbose]
 """
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -56,7 +66,7 @@ except Exception as e:  # noqa: BLE001 - reported as is
     AWS_ERROR = "%s: %s" % (type(e).__name__, e)
 
 SIZES = [(100, "100 B", 1_000_000), (1024, "1 KiB", 200_000),
-         (102400, "100 KiB", 2_000)]
+         (102400, "100 KiB", 5_000)]
 FORMATS = ["RecordIO", "TFRecord"]
 CHANNEL = "bench"
 
@@ -117,13 +127,30 @@ def _step(acc, x):
             acc[1] + tf.reduce_sum(tf.cast(tf.strings.length(x), tf.int64)))
 
 
+def _length(x):
+    return tf.cast(tf.strings.length(x), tf.int64)
+
+
+def _step_lengths(acc, x):
+    return (acc[0] + tf.size(x, out_type=tf.int64), acc[1] + tf.reduce_sum(x))
+
+
+# --map: each record mapped to its length before the batch
+MAP = False
+
+
 def reduce_count(ds):
     """(records, bytes), the loop inside TensorFlow: batches of 128 (as a
     training input pipeline batches; Dataset.reduce calls its function at
     some 40 us a call, which would hide the readers' cost element by
-    element), each counted and its lengths summed."""
-    n, b = ds.batch(BATCH).reduce(
-        (tf.constant(0, tf.int64), tf.constant(0, tf.int64)), _step)
+    element), each counted and its lengths summed.  With MAP, records are
+    mapped to their lengths first (as a pipeline parses records before
+    batching them), so that the batch copies numbers, not the records."""
+    zero = (tf.constant(0, tf.int64), tf.constant(0, tf.int64))
+    if MAP:
+        n, b = ds.map(_length).batch(BATCH).reduce(zero, _step_lengths)
+    else:
+        n, b = ds.batch(BATCH).reduce(zero, _step)
     return int(n), int(b)
 
 
@@ -184,20 +211,44 @@ def run_raw(ch, fmt):
     return n, b
 
 
-def measure(fn, root, path, fmt, want, repeat):
-    times = []
-    for _ in range(repeat):
-        ch = Channel(root, path, fmt)
-        try:
-            t0 = time.perf_counter()
-            got = fn(ch, fmt)
-            times.append(time.perf_counter() - t0)
-        finally:
-            ch.close()
-        if got != want:
-            raise RuntimeError("%s %s: got %s records/bytes, expected %s"
-                               % (fn.__name__, fmt, got, want))
-    return statistics.median(times)
+def measure_once(fn, root, path, fmt, want):
+    """Seconds for one reader to read the file once through a fresh
+    channel, as timeit times: garbage collected before, the collector off
+    while timed (a full collection of TensorFlow's objects takes some
+    0.2 s, which would fall on whichever reader is being timed)."""
+    ch = Channel(root, path, fmt)
+    gc.collect()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        got = fn(ch, fmt)
+        sec = time.perf_counter() - t0
+    finally:
+        gc.enable()
+        ch.close()
+    if got != want:
+        raise RuntimeError("%s %s: got %s records/bytes, expected %s"
+                           % (fn.__name__, fmt, got, want))
+    return sec
+
+
+def measure(readers, root, path, fmt, want, repeat, verbose=False):
+    """{name: median seconds}.  The repetitions are interleaved (round
+    1 of every reader, then round 2...), so that a change in the machine's
+    load during a measurement weighs on every reader alike, and each round
+    starts with the next reader, so that none always runs after the same
+    one (the C allocator's state, which one run leaves to the next, counts
+    at 100 KiB a record)."""
+    times = {name: [] for name, _ in readers}
+    for i in range(repeat):
+        k = i % len(readers)
+        for name, fn in readers[k:] + readers[:k]:
+            times[name].append(measure_once(fn, root, path, fmt, want))
+    if verbose:
+        for name, t in times.items():
+            print("  %-8s %s" % (name, " ".join("%.0f" % (want[0] / x)
+                                                  for x in t)), flush=True)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def write_data(root, fmt, size, count):
@@ -212,36 +263,52 @@ def write_data(root, fmt, size, count):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="measurements of each reader, interleaved; the "
+                    "median is reported (default 5)")
+    ap.add_argument("--formats", nargs="+", default=FORMATS,
+                    choices=FORMATS)
+    ap.add_argument("--sizes", nargs="+",
+                    default=[s[1].replace(" ", "") for s in SIZES],
+                    choices=[s[1].replace(" ", "") for s in SIZES])
     ap.add_argument("--scale", type=float, default=1.0,
-                    help="multiply the record counts (default 1: about "
-                    "100-200 MB a file)")
+                    help="multiply the record counts (default 1: 100 MB to "
+                    "500 MB a file)")
     ap.add_argument("--rst", help="also write the table as RST here")
+    ap.add_argument("--verbose", action="store_true",
+                    help="print every measurement (records/s), in order")
+    ap.add_argument("--map", action="store_true",
+                    help="TensorFlow readers: map each record to its length "
+                    "before batching (the batch then copies numbers, not "
+                    "records)")
     ap.add_argument("--tmp", default=None, help="where data and FIFOs go")
     args = ap.parse_args()
+    global MAP
+    MAP = args.map
 
     root = tempfile.mkdtemp(prefix="pmbench-", dir=args.tmp)
     readers = [("aws", run_aws)] if AwsDataset is not None else []
     readers += [("pipemode", run_ours), ("reader", run_reader),
                 ("raw", run_raw)]
-    env = ("Python %s, TensorFlow %s, libpipemode %s, %s, %d CPUs"
+    env = ("Python %s, TensorFlow %s, libpipemode %s, %s, %d CPUs%s"
            % (platform.python_version(), tf.__version__,
               pipemode.library_version(), platform.machine(),
-              os.cpu_count()))
+              os.cpu_count(), ", --map" if args.map else ""))
     print(env)
     if AWS_ERROR:
         print("sagemaker_tensorflow not available: " + AWS_ERROR)
     rows = []
     try:
-        for fmt in FORMATS:
+        for fmt in args.formats:
             for size, label, count in SIZES:
+                if label.replace(" ", "") not in args.sizes:
+                    continue
                 count = max(1, int(count * args.scale))
                 path = write_data(root, fmt, size, count)
                 want = (count, count * size)
-                rates = {}
-                for name, fn in readers:
-                    sec = measure(fn, root, path, fmt, want, args.repeat)
-                    rates[name] = count / sec
+                secs = measure(readers, root, path, fmt, want, args.repeat,
+                               args.verbose)
+                rates = {name: count / sec for name, sec in secs.items()}
                 os.unlink(path)
                 rows.append((fmt, label, count, rates))
                 cells = "  ".join("%s %11.0f/s" % (k, v)

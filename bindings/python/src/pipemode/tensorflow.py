@@ -2,12 +2,14 @@
 """``PipeModeDataset``: a drop-in for ``sagemaker_tensorflow.PipeModeDataset``
 on libpipemode, for every TensorFlow 2.x from 2.12 on.
 
-Nothing is compiled against TensorFlow: the dataset is
-``tf.data.Dataset.from_generator`` over ``pipemode.Reader`` (records are
-fetched in batches, handed to TensorFlow as one string tensor per batch,
-and ``unbatch``-ed back into scalar elements), wrapped in a
-``tf.data.Dataset`` subclass so that ``isinstance`` and the constructor
-look like AWS's.
+Nothing is compiled against TensorFlow: the dataset is made of
+TensorFlow's own tf.data ops (those under ``Dataset.from_generator``,
+``Dataset.map`` and ``Dataset.unbatch``) over ``pipemode.Reader``, called
+through ``tf.py_function``: records are fetched in steps of up to 2048
+records or 1 MiB, handed to TensorFlow as one string tensor per step, and
+split back into scalar elements; see the comment above ``_Graph`` for how
+and why.  It is a ``tf.data.Dataset`` subclass, so that ``isinstance`` and
+the constructor look like AWS's.
 
 Same signature, defaults and behaviour as AWS's::
 
@@ -54,11 +56,12 @@ import time
 
 import numpy as np
 import tensorflow as tf
-# TensorFlow's own building blocks of tf.data.Dataset.from_generator and
-# Dataset.map (present, with these signatures, from 2.12 to 2.21 at least):
-# they let the dataset be built from functions traced once per process and
-# run the copy into TensorFlow in the consuming thread (see _Graph).
+# TensorFlow's own building blocks of Dataset.from_generator and Dataset.map
+# (present, with these signatures, from 2.12 to 2.21 at least): they let
+# the dataset be built of functions traced once per process, and run the
+# step's function in the consuming thread (see _Graph).
 from tensorflow.python.data.ops import structured_function as _sfw
+from tensorflow.python.framework import ops as _ops
 from tensorflow.python.ops import gen_dataset_ops as _gen
 
 from ._core import Reader
@@ -69,46 +72,64 @@ _FORMATS = {"RecordIO": "recordio", "TFRecord": "tfrecord",
             "TextLine": "lines"}
 
 # Records handed to TensorFlow per step: enough to amortise the cost of a
-# Python call per step, small enough to keep latency and memory low.
+# Python call per step (some 50-100 us), small enough to keep latency and
+# memory low.
 _STEP_RECORDS = 2048
 _STEP_BYTES = 1 << 20
+
+# The library's read buffer unless buffer_size is given: a step's worth, so
+# that a step of large records is one read of the FIFO (whose pipe buffer
+# the library makes 1M) and not a read and a move of the partial record
+# every 256K (the library's default).
+_BUFFER_SIZE = "1M"
 
 
 class PipeModeDatasetException(Exception):
     """An error using a PipeModeDataset (as AWS's class of that name)."""
 
 
-# How a PipeModeDataset is made, without compiling anything:
+# How a PipeModeDataset is built, without compiling anything: three tf.data
+# ops of TensorFlow's own, over four functions traced once per process
+# (_Graph); the dataset's only input is the key of its settings in _SOURCES.
 #
-#   GeneratorDataset  init:     key -> iteration id  (Python: a new _Iteration)
-#                     next:     id -> id             (no Python: the id again)
-#                     finalize: id -> 0              (Python: close the epoch)
-#   MapDataset        id -> 1-D tf.string tensor of the next records (Python:
-#                     _Iteration.step; StopIteration ends the iteration),
-#                     run in the consuming thread (use_inter_op_parallelism
-#                     false) and without preserve_cardinality, so that the
-#                     OutOfRange of StopIteration is the end of the sequence
-#   FlatMapDataset    Dataset.from_tensor_slices of each step: scalar
-#                     elements that share the step's strings, not copies
+#   GeneratorDataset  init:     key -> iteration id (Python: a new _Iteration)
+#                     next:     id -> id            (no Python)
+#                     finalize: id -> 0             (Python: close it)
+#   MapDataset        id -> the iteration's next records, a 1-D tf.string
+#                     tensor made by tf.py_function (Python: _Iteration.step
+#                     and the tensor), run in the thread that asks for the
+#                     element (use_inter_op_parallelism false), StopIteration
+#                     there ending the sequence (preserve_cardinality false)
+#   UnbatchDataset    one scalar element a record
 #
-# This is what Dataset.from_generator(...).unbatch() does, less three
-# costs that made it slower than AWS's op with large records:
+# That is Dataset.from_generator(...).unbatch() without two costs that made
+# it 0.4-0.6 times as fast as AWS's op with 100 KiB records:
 #
-# - unbatch copies every record once more (it moves strings only when the
-#   batch tensor is not shared, which it is here); from_tensor_slices does
-#   not copy them;
-# - from_generator calls the generator, and so makes the step's strings,
-#   in a thread of TensorFlow's pool, while the consumer (batch, map...)
-#   that frees them runs in another: each 100 KiB string was then new
-#   memory to the allocator, page-faulted in (some 25 faults, ~50 us a
-#   record); AWS's op, and the map here, allocate where they free;
-# - from_generator and the transformations trace their functions for each
-#   dataset made (~25 ms); these are traced once per process.
+# - unbatch copied every record: it moves a string out of the step's
+#   tensor only when the tensor owns its buffer and nothing else refers to
+#   it, and from_generator's tensors (numpy_function's conversion of an
+#   object array) wrap a buffer TensorFlow does not own.  The tensor made
+#   of a list of bytes in tf.py_function is TensorFlow's, referred to by
+#   nothing once the call returns: unbatch moves its strings;
+# - from_generator, unbatch and map trace functions for every dataset made
+#   (~30 ms a dataset: the benchmark makes one a measurement); these are
+#   traced once.
 #
-# A PipeModeDataset is one GeneratorDataset op over these functions, whose
-# only input is the key of its settings in _SOURCES.
+# What is left at 100 KiB is copying: each record is copied from the
+# library's buffer into a bytes object and from it into the tensor's
+# string, two copies that AWS's op, which reads the FIFO straight into the
+# tensor's string, does not make, and that only compiled code could avoid
+# (TensorFlow makes string tensors from Python out of bytes or str only).
+# The step is made in the thread that consumes it, not read ahead in a
+# thread of its own (a PrefetchDataset here): that overlapped the copies
+# with the consumer's work on an idle machine, but it cost more CPU (the
+# strings, made in one thread and freed in another, were page-faulted in
+# again more often) and, on a busy machine, a wait for the other thread to
+# be scheduled at every hand-over; it was no faster at 100 KiB.  A
+# pipeline that wants it adds .prefetch() after its own map and batch.
 
-_SOURCES = {}        # key -> _Source (kept: a few hundred bytes a dataset)
+_SOURCES = {}        # key -> _Source (kept, as from_generator keeps its
+                     # generator: a few hundred bytes a dataset)
 _ITERATIONS = {}     # iteration id -> _Iteration
 _COUNTER = itertools.count(1)
 _LOCK = threading.Lock()
@@ -116,55 +137,92 @@ _GRAPH = []
 
 
 def _start(key):
-    """init_func: a new iteration of the dataset with this key."""
-    source = _SOURCES[int(key)]
+    """init: a new iteration of the dataset whose key this is."""
     iid = next(_COUNTER)
-    _ITERATIONS[iid] = _Iteration(source)
+    _ITERATIONS[iid] = _Iteration(_SOURCES[int(key)])
     return np.int64(iid)
 
 
+def _strings_public(records):
+    return tf.constant(records, dtype=tf.string)
+
+
+def _strings(records):
+    """A 1-D tf.string tensor of a list of bytes, in TensorFlow's memory.
+
+    What tf.constant(records, tf.string) does, less what it does per call to
+    place the tensor on the current device (~10 us): with no device given
+    the tensor is made on the host's CPU, where tf.py_function's result is
+    wanted.  Checked once (in tf.py_function, where the eager context is
+    initialised), tf.constant if it does not do that.
+    """
+    global _strings
+    try:
+        t = _ops.EagerTensor(records, None, tf.string.as_datatype_enum)
+        if (t.dtype != tf.string or t.shape != (len(records),)
+                or "CPU" not in t.backing_device):
+            raise ValueError("not a tensor of strings on the CPU")
+    except Exception:  # pragma: no cover - a TensorFlow that changed it
+        _strings = _strings_public
+        return _strings(records)
+    _strings = _strings_fast
+    return t
+
+
+def _strings_fast(records):
+    return _ops.EagerTensor(records, None, _DT_STRING)
+
+
+_DT_STRING = tf.string.as_datatype_enum
+
+
 def _step(iid):
-    """The map: the iteration's next records, as a 1-D object array."""
+    """The map (in tf.py_function): the iteration's next records."""
     it = _ITERATIONS.get(int(iid))
     if it is None:
         raise StopIteration
-    return it.step()
+    return _strings(it.step())
 
 
 def _finish(iid):
-    """finalize_func: the iterator is going away."""
+    """finalize: the iterator is going away."""
     it = _ITERATIONS.pop(int(iid), None)
     if it is not None:
         it.close()
     return np.int64(0)
 
 
-def _py(fn, arg, dtype, shape):
-    out = tf.numpy_function(fn, [arg], dtype, stateful=True)
-    out.set_shape(shape)
-    return out
-
-
 class _Graph:
     """The functions of every PipeModeDataset, traced once per process."""
 
     def __init__(self):
-        scalar = tf.TensorSpec([], tf.int64)
-        name = "PipeModeDataset"
-        self.init = _sfw.StructuredFunctionWrapper(
-            lambda key: _py(_start, key, tf.int64, []), name,
-            input_structure=scalar)
-        self.next = _sfw.StructuredFunctionWrapper(
-            tf.identity, name, input_structure=scalar)
-        self.finalize = _sfw.StructuredFunctionWrapper(
-            lambda iid: _py(_finish, iid, tf.int64, []), name,
-            input_structure=scalar)
-        self.step = _sfw.StructuredFunctionWrapper(
-            lambda iid: _py(_step, iid, tf.string, [None]), name,
-            input_structure=scalar)
+        def wrap(fn):
+            return _sfw.StructuredFunctionWrapper(
+                fn, "PipeModeDataset",
+                input_structure=tf.TensorSpec([], tf.int64))
+
+        def init(key):
+            iid = tf.numpy_function(_start, [key], tf.int64, stateful=True)
+            iid.set_shape([])
+            return iid
+
+        def finalize(iid):
+            done = tf.numpy_function(_finish, [iid], tf.int64, stateful=True)
+            done.set_shape([])
+            return done
+
+        def step(iid):
+            records = tf.py_function(_step, [iid], tf.string)
+            records.set_shape([None])
+            return records
+
+        self.init = wrap(init)
+        self.next = wrap(tf.identity)
+        self.finalize = wrap(finalize)
+        self.step = wrap(step)
 
     def variant(self, key):
-        """The variant tensor of the dataset whose settings are _SOURCES[key]."""
+        """The dataset of _SOURCES[key], as a variant tensor."""
         ids = _gen.generator_dataset(
             [tf.constant(key, tf.int64)] + self.init.function.captured_inputs,
             self.next.function.captured_inputs,
@@ -175,13 +233,8 @@ class _Graph:
         steps = _gen.map_dataset(
             ids, self.step.function.captured_inputs, f=self.step.function,
             output_types=[tf.string], output_shapes=[tf.TensorShape([None])],
-            use_inter_op_parallelism=os.environ.get("PM_INLINE") == "0", preserve_cardinality=False)
-        if os.environ.get("PM_SPLIT") == "fts":
-            if not hasattr(self, "split"):
-                with tf.init_scope():
-                    self.split = _sfw.StructuredFunctionWrapper(tf.data.Dataset.from_tensor_slices, "x", input_structure=tf.TensorSpec([None], tf.string))
-            return _gen.flat_map_dataset(steps, self.split.function.captured_inputs, f=self.split.function, output_types=[tf.string], output_shapes=[tf.TensorShape([])])
-        # Dataset.unbatch() less the map it adds to normalize its input
+            use_inter_op_parallelism=False, preserve_cardinality=False)
+        # Dataset.unbatch() without the map it adds to normalize its input
         return tf.raw_ops.UnbatchDataset(
             input_dataset=steps, output_types=[tf.string],
             output_shapes=[tf.TensorShape([])])
@@ -190,16 +243,15 @@ class _Graph:
 def _graph():
     with _LOCK:
         if not _GRAPH:
-            # traced in the eager context even when the first dataset is
-            # made inside a tf.function: the functions outlive that graph
+            # in the eager context even when the first dataset is made in a
+            # tf.function: the functions outlive that function's graph
             with tf.init_scope():
                 _GRAPH.append(_Graph())
         return _GRAPH[0]
 
 
 class _Source:
-    """What an iteration needs of its dataset: the settings, not the
-    dataset (which a running iteration must not keep alive)."""
+    """What an iteration needs of its dataset (not the dataset itself)."""
 
     def __init__(self, channel, fmt, options, benchmark, interval):
         self.channel = channel
@@ -209,15 +261,12 @@ class _Source:
         self.interval = interval
 
     def reader(self):
-        opts = dict(self.options)
-        if os.environ.get("PM_BUF"):
-            opts.setdefault("buffer_size", os.environ["PM_BUF"])
         return Reader(channel=self.channel, format=self.format,
-                      batch_size=_STEP_RECORDS, **opts)
+                      batch_size=_STEP_RECORDS, **self.options)
 
 
 class _Iteration:
-    """One iteration: the channel's next epoch, read step by step."""
+    """One iteration: the channel's next epoch, read a step at a time."""
 
     def __init__(self, source):
         self.source = source
@@ -228,22 +277,26 @@ class _Iteration:
         self.t0 = None
 
     def step(self):
+        """The next records, a list of bytes: up to _STEP_RECORDS of them,
+        ending with the one that reaches _STEP_BYTES; StopIteration at the
+        end.  The reader is opened by the first call, closed at the end or
+        on an error (which is raised here; the iteration then ends)."""
         if self.done:
             raise StopIteration
         src = self.source
         clock = time.perf_counter
+        recs = []
+        size = 0
+        end = False
         try:
             r = self.reader
             if r is None:
                 self.t0 = clock()
                 r = self.reader = src.reader()
                 self.read_time = clock() - self.t0
-            recs = []
-            size = 0
-            end = False
             while True:
                 t = clock()
-                batch = r.next_batch(_STEP_RECORDS)
+                batch = r.next_batch(_STEP_RECORDS - len(recs))
                 self.read_time += clock() - t
                 if not batch:
                     end = True
@@ -252,22 +305,22 @@ class _Iteration:
                 size += sum(map(len, batch))
                 if src.interval:
                     self._report_interval()
-                if len(recs) >= _STEP_RECORDS or size >= int(os.environ.get('PM_STEP', _STEP_BYTES)):
+                if len(recs) >= _STEP_RECORDS or size >= _STEP_BYTES:
                     break
+            if end and src.interval:
+                self._report_interval()
         except BaseException:
             self.close()
             raise
         if end:
-            if src.interval:
-                self._report_interval()
             self.close()
             if not recs:
                 raise StopIteration
-        return np.array(recs, dtype=object)
+        return recs
 
     def close(self):
-        """End of the epoch, an error, or the iterator abandoned: close the
-        reader (with benchmark=True, after reporting)."""
+        """The end, an error, or the iterator dropped: close the reader,
+        after the report with benchmark=True.  Idempotent."""
         self.done = True
         r, self.reader = self.reader, None
         if r is None:
@@ -362,6 +415,7 @@ class PipeModeDataset(tf.data.Dataset):
         opts.setdefault("pipe_dir", self.pipe_dir)
         opts.setdefault("state_dir", self.state_dir)
         opts.setdefault("config_dir", self.config_dir)
+        opts.setdefault("buffer_size", _BUFFER_SIZE)
         if self.max_corrupted_records_to_skip:
             opts["skip_corrupt"] = self.max_corrupted_records_to_skip
         if self.benchmark:
