@@ -34,9 +34,14 @@
 #define MAX_BUFFER_SIZE (1024u * 1024 * 1024)
 #define DEFAULT_MAX_RECORD ((uint64_t)256 * 1024 * 1024)
 #define DEFAULT_PIPE_SIZE (1024u * 1024)
-/* One read() of a large record is cut to this, so that its CRC runs over
- * each piece while the piece is still in cache. */
-#define LARGE_READ (1024u * 1024)
+/* One read() is at most the larger of this and buffer_size, also while a
+ * record larger than the buffer is read into its grown buffer: its CRC
+ * then runs over each piece while the piece is in cache, and the pipe
+ * is drained in pieces near a quarter of L2.  Measured with pmbench on a
+ * 1 MiB pipe: 1 MiB RecordIO records went from 9.2 to 11.5 GB/s with a
+ * splice() writer (read() loop: 7.0) against 1 MiB reads, which emptied
+ * the pipe and then waited on the writer. */
+#define LARGE_READ (256u * 1024)
 /* Framers format=auto can choose among. */
 #define MAX_CANDIDATES 16
 
