@@ -905,6 +905,41 @@ start(pipemode_reader *r)
 	return PIPEMODE_OK;
 }
 
+/* The framer took a record of consumed bytes at the start of the window. */
+static inline void
+took_record(pipemode_reader *r, size_t consumed, size_t len)
+{
+	r->pos += consumed;
+	r->pos_offset += consumed;
+	r->cur_index = r->next_index++;
+	r->cur_offset = r->next_offset;
+	r->next_offset = r->pos_offset;
+	r->skipped_in_a_row = 0;
+	r->records++;
+	r->payload_bytes += len;
+}
+
+/*
+ * The common case first, in a few instructions: a whole, good record of a
+ * built-in framer at the start of the window (see pm_quick_fn).  1 with
+ * the record taken, 0 when next_record must decide.
+ */
+static inline int
+quick_record(pipemode_reader *r, const void **data, size_t *len)
+{
+	size_t used;
+
+	if (r->framer.quick == NULL ||
+	    (r->compression != PM_COMPRESSION_NONE && r->filter == NULL))
+		return 0;
+	used = r->framer.quick(r->framer.state, r->buf + r->pos,
+			       r->end - r->pos, data, len);
+	if (used == 0)
+		return 0;
+	took_record(r, used, *len);
+	return 1;
+}
+
 /* next_record's answer when the next record needs the buffer moved or
  * refilled, which a batch must not do under records it handed out. */
 #define WOULD_REFILL 100
@@ -935,7 +970,8 @@ pipemode_next(pipemode_reader *r, const void **data, size_t *len)
 	if (r->state == READER_EOF)
 		return PIPEMODE_EOF;
 	if (!r->timing)
-		return next_record(r, data, len, 1);
+		return quick_record(r, data, len) ? PIPEMODE_OK
+						  : next_record(r, data, len, 1);
 	/* Only on request: two clock reads a record cost as much as framing
 	 * a small one. */
 	t0 = pm_now_ns();
@@ -958,7 +994,14 @@ next_batch(pipemode_reader *r, pipemode_record *records, size_t max,
 	while (*n < max) {
 		const void *data;
 		size_t len;
-		int rc = next_record(r, &data, &len, *n == 0);
+		int rc;
+
+		/* A quick record is in the window: it never ends a batch. */
+		if (quick_record(r, &records[*n].data, &records[*n].len)) {
+			(*n)++;
+			continue;
+		}
+		rc = next_record(r, &data, &len, *n == 0);
 
 		if (rc == WOULD_REFILL)
 			return PIPEMODE_OK;
@@ -1031,20 +1074,6 @@ next_file(pipemode_reader *r)
 	return rc;
 }
 
-/* The framer took a record of consumed bytes at the start of the window. */
-static inline void
-took_record(pipemode_reader *r, size_t consumed, size_t len)
-{
-	r->pos += consumed;
-	r->pos_offset += consumed;
-	r->cur_index = r->next_index++;
-	r->cur_offset = r->next_offset;
-	r->next_offset = r->pos_offset;
-	r->skipped_in_a_row = 0;
-	r->records++;
-	r->payload_bytes += len;
-}
-
 static int
 next_record(pipemode_reader *r, const void **data, size_t *len,
 	    int may_refill)
@@ -1073,18 +1102,9 @@ next_record(pipemode_reader *r, const void **data, size_t *len,
 				return rc;
 		}
 
-		if (r->framer.quick != NULL) {
-			/* The common case first, in a few instructions: a
-			 * whole, good record of a built-in framer. */
-			size_t used = r->framer.quick(r->framer.state,
-						      r->buf + r->pos,
-						      r->end - r->pos, data,
-						      len);
-			if (used > 0) {
-				took_record(r, used, *len);
-				return PIPEMODE_OK;
-			}
-		}
+		/* Again after a refill or a skipped record. */
+		if (quick_record(r, data, len))
+			return PIPEMODE_OK;
 		f.size = sizeof(f);
 		f.msg = r->detail;
 		f.msgsize = sizeof(r->detail);
