@@ -1829,6 +1829,9 @@ compression_suite(void)
 
 	tc = tcase_create("as_zlib");
 	tcase_set_timeout(tc, 300);
+	/* Exhaustive (every cut, every byte flipped, at every chunking): too
+	 * slow under valgrind, where the cases above cover the same code. */
+	tcase_set_tags(tc, "slow");
 	tcase_add_loop_test(tc, test_every_cut_is_reported_as_zlib_reports_it,
 			    0, NSTREAMS * TU_NCHUNKS);
 	tcase_add_loop_test(tc,
