@@ -646,6 +646,7 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 		const unsigned char *p;
 		ssize_t n;
 		uint32_t room, in_before;
+		int careful;
 		int rc;
 
 		switch (f->phase) {
@@ -677,12 +678,18 @@ pm_filter_read(pm_filter *f, pm_source *src, void *buf, size_t len,
 		 * hold output that did not fit the last call. */
 		room = (uint32_t)(len - produced);
 		in_before = f->st.avail_in;
-		snapshot(f);
+		/* With 7 input bytes or fewer igzip runs its careful loop
+		 * anyway (careful_again's own step): no snapshot to take, no
+		 * call to make again.  Input that trickles in a byte or a
+		 * few at a time would otherwise copy the state every byte. */
+		careful = in_before <= 7;
+		if (!careful)
+			snapshot(f);
 		f->st.next_out = (uint8_t *)buf + produced;
 		f->st.avail_out = room;
 		rc = isal_inflate(&f->st);
 		n = (ssize_t)(room - f->st.avail_out);
-		if (rc < 0) {
+		if (rc < 0 && !careful) {
 			uint32_t w;
 
 			rc = careful_again(f, (uint8_t *)buf + produced, room,
