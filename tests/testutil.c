@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers for the Check programs; see testutil.h. */
-#include <dirent.h>
+#include "config.h"
+
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -647,29 +649,26 @@ tu_tmpdir_setup(void)
 	}
 }
 
+static int
+remove_entry(const char *path, const struct stat *st, int type,
+	     struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path) != 0)
+		perror(path);
+	return 0;
+}
+
 void
 tu_tmpdir_teardown(void)
 {
-	DIR *d;
-	struct dirent *e;
-	char path[8192];
-
 	if (tu_tmpdir[0] == '\0')
 		return;
-	d = opendir(tu_tmpdir);
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", tu_tmpdir,
-				 e->d_name);
-			if (unlink(path) != 0)
-				perror(path);
-		}
-		closedir(d);
-	}
-	if (rmdir(tu_tmpdir) != 0)
+	/* Depth first, links not followed: what tests made below it goes,
+	 * directories (a File-mode channel) included. */
+	if (nftw(tu_tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		perror(tu_tmpdir);
 	tu_tmpdir[0] = '\0';
 }
