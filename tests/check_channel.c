@@ -97,35 +97,6 @@ mkparent(const char *path)
 	mkdirs(tmp);
 }
 
-static int
-unlock_dir_cb(const char *path, const struct stat *sb, int type,
-	      struct FTW *ftw)
-{
-	(void)ftw;
-	if (type == FTW_D || type == FTW_DNR)
-		chmod(path, (sb->st_mode & 07777) | 0700);
-	return 0;
-}
-
-static int
-remove_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	if (remove(path) != 0)
-		perror(path);
-	return 0;
-}
-
-static void
-rm_tree(const char *path)
-{
-	/* a test may leave a directory read-only: open it up first */
-	nftw(path, unlock_dir_cb, 16, FTW_PHYS);
-	nftw(path, remove_cb, 16, FTW_PHYS | FTW_DEPTH);
-}
-
 static void
 root_setup(void)
 {
@@ -144,7 +115,7 @@ static void
 root_teardown(void)
 {
 	if (root[0] != '\0')
-		rm_tree(root);
+		tu_rm_tree(root);
 	root[0] = '\0';
 }
 

@@ -90,7 +90,7 @@ root_setup(void)
 static void
 root_teardown(void)
 {
-	fu_rm_tree(root);
+	tu_rm_tree(root);
 	root[0] = '\0';
 	tu_tmpdir[0] = '\0';
 }

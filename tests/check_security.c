@@ -79,7 +79,7 @@ root_setup(void)
 static void
 root_teardown(void)
 {
-	fu_rm_tree(root);
+	tu_rm_tree(root);
 	root[0] = '\0';
 }
 

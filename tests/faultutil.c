@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers for check_fault, check_security and soak; see faultutil.h. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* nftw, FIONREAD */
+#define _GNU_SOURCE 1 /* FIONREAD */
 #endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,35 +49,6 @@ fu_mkdirs(const char *path)
 	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
-}
-
-static int
-open_up_cb(const char *path, const struct stat *sb, int type,
-	   struct FTW *ftw)
-{
-	(void)ftw;
-	if (type == FTW_D || type == FTW_DNR)
-		chmod(path, (sb->st_mode & 07777) | 0700);
-	return 0;
-}
-
-static int
-remove_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-void
-fu_rm_tree(const char *path)
-{
-	if (path == NULL || path[0] == '\0')
-		return;
-	nftw(path, open_up_cb, 16, FTW_PHYS);
-	nftw(path, remove_cb, 16, FTW_PHYS | FTW_DEPTH);
 }
 
 void

@@ -22,8 +22,6 @@ double fu_now(void);
 
 /* mkdir -p (mode 0700 for what it makes).  0 or -1.  Child-safe. */
 int fu_mkdirs(const char *path);
-/* rm -rf, opening up read-only directories first.  Child-safe. */
-void fu_rm_tree(const char *path);
 /* buf = a/b; asserts that it fits. */
 void fu_join(char *buf, size_t size, const char *a, const char *b);
 

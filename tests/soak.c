@@ -102,7 +102,7 @@ cleanup(void)
 		if (children[i] > 0)
 			kill(children[i], SIGKILL);
 	if (root[0] != '\0' && getenv("SOAK_KEEP") == NULL)
-		fu_rm_tree(root);
+		tu_rm_tree(root);
 }
 
 static void

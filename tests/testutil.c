@@ -650,15 +650,32 @@ tu_tmpdir_setup(void)
 }
 
 static int
-remove_entry(const char *path, const struct stat *st, int type,
-	     struct FTW *ftw)
+open_up_cb(const char *path, const struct stat *sb, int type,
+	   struct FTW *ftw)
 {
-	(void)st;
+	(void)ftw;
+	if (type == FTW_D || type == FTW_DNR)
+		chmod(path, (sb->st_mode & 07777) | 0700);
+	return 0;
+}
+
+static int
+remove_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
 	(void)type;
 	(void)ftw;
-	if (remove(path) != 0)
-		perror(path);
+	remove(path);
 	return 0;
+}
+
+void
+tu_rm_tree(const char *path)
+{
+	if (path == NULL || path[0] == '\0')
+		return;
+	nftw(path, open_up_cb, 16, FTW_PHYS);
+	nftw(path, remove_cb, 16, FTW_PHYS | FTW_DEPTH);
 }
 
 void
@@ -666,10 +683,9 @@ tu_tmpdir_teardown(void)
 {
 	if (tu_tmpdir[0] == '\0')
 		return;
-	/* Depth first, links not followed: what tests made below it goes,
-	 * directories (a File-mode channel) included. */
-	if (nftw(tu_tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		perror(tu_tmpdir);
+	/* What tests made below it goes too, directories (a File-mode
+	 * channel) included. */
+	tu_rm_tree(tu_tmpdir);
 	tu_tmpdir[0] = '\0';
 }
 

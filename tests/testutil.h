@@ -235,6 +235,9 @@ void tu_rio_check_records(const tu_result *res, const tu_rio *s, size_t nrec,
 extern char tu_tmpdir[4096];
 void tu_tmpdir_setup(void);
 void tu_tmpdir_teardown(void);
+/* rm -rf, links not followed, opening up read-only directories first.
+ * Child-safe. */
+void tu_rm_tree(const char *path);
 /* buf = tu_tmpdir/name (asserts that it fits) */
 void tu_tmppath(char *buf, size_t size, const char *name);
 
